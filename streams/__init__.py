@@ -1,0 +1,1 @@
+"""civicflow stream processing: the Faust app and its agents."""

@@ -1,0 +1,1 @@
+"""Public contracts: Avro schemas, their registry ids, the wire format and topic names."""

@@ -1,0 +1,26 @@
+"""Create the platform's topics (idempotent): every worker and `civicflow run` call this at start."""
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+
+def ensure_topics(*, bootstrap_servers: str, names: list[str], partitions: int, replication_factor: int,
+                  compacted: frozenset[str] = frozenset()) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-admin")
+    try:
+        existing = set(admin.list_topics())
+        created = []
+        for name in names:
+            if name in existing:
+                continue
+            config = {"cleanup.policy": "compact"} if name in compacted else {}
+            try:
+                admin.create_topics([NewTopic(name, partitions, replication_factor, topic_configs=config)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()

@@ -1,0 +1,76 @@
+"""Avro encode/decode in the wire format, resolving old writer schemas to the current reader schema."""
+
+import io
+from dataclasses import dataclass, field
+
+import fastavro
+from fastavro.read import SchemaResolutionError
+
+from streams.contracts import exceptions, wire
+from streams.contracts import registry as contract_registry
+from streams.contracts import schemas as contract_schemas
+
+_BAD_BODY = (EOFError, ValueError, IndexError, UnicodeDecodeError, TypeError, KeyError, OverflowError)
+
+
+@dataclass
+class Codec:
+    """Encodes records with their current schema id; decodes any registered version of the expected type."""
+
+    registry: contract_registry.Registry
+    _readers: dict[str, dict] = field(default_factory=dict)
+    _pairs: dict[tuple[str, int], tuple[dict, dict | None]] = field(default_factory=dict)
+    _writers: dict[str, tuple[bytes, dict]] = field(default_factory=dict)
+
+    def encode(self, subject: str, record: dict) -> bytes:
+        """Record → framed bytes, written with the subject's current schema."""
+        header, parsed = self._writer(subject)
+        out = io.BytesIO()
+        out.write(header)
+        fastavro.schemaless_writer(out, parsed, record)
+        return out.getvalue()
+
+    def decode(self, subject: str, data: bytes | None) -> dict:
+        """Framed bytes → record in the subject's current shape; DecodeError subclasses otherwise."""
+        schema_id, body = wire.unframe(data)
+        writer, reader = self._pair(subject, schema_id)
+        stream = io.BytesIO(body)
+        try:
+            record = fastavro.schemaless_reader(stream, writer, reader)
+        except SchemaResolutionError as error:
+            raise exceptions.SchemaNotReadable(str(error)) from None
+        except _BAD_BODY as error:
+            raise exceptions.MalformedAvro(f"not valid Avro for schema id {schema_id}: {error!r}") from None
+        if stream.tell() != len(body):
+            raise exceptions.MalformedAvro(f"{len(body) - stream.tell()} bytes left after the record")
+        return record
+
+    def subject_of(self, data: bytes | None) -> str:
+        """The record type the framed bytes were written as."""
+        schema_id, _ = wire.unframe(data)
+        return contract_schemas.full_name(self.registry.schema_for(schema_id))
+
+    def _writer(self, subject: str) -> tuple[bytes, dict]:
+        if subject not in self._writers:
+            schema_id = self.registry.id_for(subject)
+            parsed = contract_schemas.parse(self.registry.schema_for(schema_id))
+            self._writers[subject] = (wire.frame(schema_id, b""), parsed)
+        return self._writers[subject]
+
+    def _pair(self, subject: str, schema_id: int) -> tuple[dict, dict | None]:
+        key = (subject, schema_id)
+        if key not in self._pairs:
+            raw = self.registry.schema_for(schema_id)
+            if contract_schemas.full_name(raw) != subject:
+                raise exceptions.SchemaNotReadable(
+                    f"schema id {schema_id} is {contract_schemas.full_name(raw)}, expected {subject}")
+            reader_raw = contract_schemas.current()[subject]
+            same = contract_schemas.canonical(raw) == contract_schemas.canonical(reader_raw)
+            reader = None if same else contract_schemas.parse(reader_raw)
+            self._pairs[key] = (contract_schemas.parse(raw), reader)
+        return self._pairs[key]
+
+
+def from_settings(schema_registry_url: str | None) -> Codec:
+    """A codec on the configured registry."""
+    return Codec(registry=contract_registry.from_settings(schema_registry_url))

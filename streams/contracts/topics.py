@@ -1,0 +1,81 @@
+"""Topic names (dot-separated segments, snake_case words) and what each carries."""
+
+from dataclasses import dataclass
+
+from streams.contracts import schemas as contract_schemas
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic of the platform, as the README's topics table lists it."""
+
+    name: str
+    key: str
+    schema: str | None
+    producers: str
+    consumers: str
+    compacted: bool = False
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic name, with an optional prefix shared by all of them."""
+
+    prefix: str = ""
+
+    @property
+    def intake(self) -> str:
+        return f"{self.prefix}requests.submitted"
+
+    @property
+    def rejected(self) -> str:
+        return f"{self.prefix}requests.rejected"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.prefix}requests.dead_letter"
+
+    @property
+    def routed(self) -> str:
+        return f"{self.prefix}requests.routed"
+
+    @property
+    def triage(self) -> str:
+        return f"{self.prefix}requests.triage"
+
+    def changelog(self, *, app_id: str, table: str) -> str:
+        """The changelog of a worker table; derives from the stable Faust app id, e.g. civicflow.intake_index.changelog."""
+        return f"{self.prefix}{app_id}.{table}.changelog"
+
+    def work(self, *, jurisdiction_id: str, agency: str) -> str:
+        """The work topic of one agency of one jurisdiction, e.g. work.nyc.dot."""
+        return f"{self.prefix}work.{jurisdiction_id}.{_segment(agency)}"
+
+    def specs(self, agencies: dict[str, list[str]], *, app_id: str = "civicflow") -> list[TopicSpec]:
+        """Every topic, given the agencies of each jurisdiction and the Faust app id (names the changelog)."""
+        fixed = [
+            TopicSpec(self.intake, "jurisdiction_id:service_code", contract_schemas.SUBMITTED,
+                      "frontends (SDK, `civicflow submit`, later the Open311 API)", "pipeline agent"),
+            TopicSpec(self.rejected, "request_id", contract_schemas.REJECTED, "pipeline agent",
+                      "submitting frontends, operators"),
+            TopicSpec(self.dead_letter, "the input's own key", contract_schemas.DEAD_LETTER, "pipeline agent",
+                      "operators"),
+            TopicSpec(self.routed, "request_id", contract_schemas.ROUTED, "pipeline agent",
+                      "platform-internal: SLA tracking, read model, citizen notifications (carries contact)"),
+            TopicSpec(self.triage, "request_id", contract_schemas.ROUTED, "pipeline agent",
+                      "city triage staff (no contact details)"),
+            TopicSpec(self.changelog(app_id=app_id, table="intake_index"), "idem|… and dup|… index keys (JSON)",
+                      None, "pipeline agent (Faust table changelog)", "pipeline agent, when it recovers a partition",
+                      compacted=True),
+        ]
+        work = [
+            TopicSpec(self.work(jurisdiction_id=jid, agency=agency), "request_id", contract_schemas.ROUTED,
+                      "pipeline agent", f"agency {agency} (agency SDK; no contact details)")
+            for jid, names in sorted(agencies.items()) for agency in names
+        ]
+        return fixed + work
+
+
+def _segment(name: str) -> str:
+    """A topic-name segment: lower case, non-alphanumerics as underscores."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower())

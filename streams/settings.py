@@ -1,0 +1,89 @@
+"""Typed, frozen settings read once from the environment.
+
+Every setting names its environment variable and its default.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """civicflow configuration (environment variables in brackets)."""
+
+    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False, populate_by_name=True)
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        description="[KAFKA_BOOTSTRAP_SERVERS] Kafka cluster, host:port[,host:port]. "
+        "Unset: the embedded broker on embedded_broker_host:embedded_broker_port.",
+    )
+    embedded_broker_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_BROKER_HOST",
+                                      description="[CIVICFLOW_BROKER_HOST] host of the embedded broker (127.0.0.1).")
+    embedded_broker_port: int = Field(default=9092, validation_alias="CIVICFLOW_BROKER_PORT",
+                                      description="[CIVICFLOW_BROKER_PORT] port of the embedded broker (9092).")
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="[SCHEMA_REGISTRY_URL] Confluent-compatible Schema Registry. "
+        "Unset: the schema ids pinned in schemas/registry.json.",
+    )
+    app_id: str = Field(default="civicflow", validation_alias="CIVICFLOW_APP_ID",
+                        description="[CIVICFLOW_APP_ID] Faust app id and consumer group (civicflow). "
+                        "Keep it stable: state topics and committed offsets belong to it.")
+    topic_prefix: str = Field(default="", validation_alias="CIVICFLOW_TOPIC_PREFIX",
+                              description="[CIVICFLOW_TOPIC_PREFIX] prefix of every topic name ('' ); "
+                              "lets several platforms or test runs share one cluster.")
+    partitions: int = Field(default=8, ge=1, validation_alias="CIVICFLOW_PARTITIONS",
+                            description="[CIVICFLOW_PARTITIONS] partitions of topics the platform creates (8).")
+    replication_factor: int = Field(default=1, ge=1, validation_alias="CIVICFLOW_REPLICATION_FACTOR",
+                                    description="[CIVICFLOW_REPLICATION_FACTOR] replication of created topics (1; "
+                                    "use 3 on a production cluster).")
+    jurisdictions_dir: Path = Field(default=REPO_ROOT / "deploy" / "jurisdictions",
+                                    validation_alias="CIVICFLOW_JURISDICTIONS_DIR",
+                                    description="[CIVICFLOW_JURISDICTIONS_DIR] one sub-directory per jurisdiction "
+                                    "(deploy/jurisdictions).")
+    web_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_WEB_HOST",
+                          description="[CIVICFLOW_WEB_HOST] address a worker's /metrics listens on (127.0.0.1; "
+                          "0.0.0.0 in containers).")
+    web_port: int = Field(default=6066, validation_alias="CIVICFLOW_WEB_PORT",
+                          description="[CIVICFLOW_WEB_PORT] first port tried for a worker's /metrics (6066); "
+                          "a second worker takes the next free one.")
+    data_dir: Path = Field(default=REPO_ROOT / ".civicflow", validation_alias="CIVICFLOW_DATA_DIR",
+                           description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow).")
+    fetch_max_wait_ms: int = Field(default=10, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
+                                   description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits for "
+                                   "data (10). Bounds intake-to-routed latency on brokers that do not wake "
+                                   "waiting fetches.")
+    producer_linger_ms: int = Field(default=5, ge=0, validation_alias="CIVICFLOW_PRODUCER_LINGER_MS",
+                                    description="[CIVICFLOW_PRODUCER_LINGER_MS] producer batching delay (5).")
+    session_timeout_s: float = Field(default=6.0, validation_alias="CIVICFLOW_SESSION_TIMEOUT_S",
+                                     description="[CIVICFLOW_SESSION_TIMEOUT_S] consumer group session "
+                                     "timeout (6.0): failover time after a worker dies.")
+    idempotency_window_s: int = Field(default=24 * 3600, validation_alias="CIVICFLOW_IDEMPOTENCY_WINDOW_S",
+                                      description="[CIVICFLOW_IDEMPOTENCY_WINDOW_S] how long an idempotency key "
+                                      "is remembered (86400).")
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$", validation_alias="CIVICFLOW_LOG_FORMAT",
+                            description="[CIVICFLOW_LOG_FORMAT] auto (console on a terminal, JSON otherwise), "
+                            "json or console.")
+    log_level: str = Field(default="INFO", validation_alias="CIVICFLOW_LOG_LEVEL",
+                           description="[CIVICFLOW_LOG_LEVEL] INFO.")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The cluster to use: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker."""
+        return self.kafka_bootstrap_servers or f"{self.embedded_broker_host}:{self.embedded_broker_port}"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        """True when no external cluster is configured."""
+        return not self.kafka_bootstrap_servers
+
+
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    """The settings, read from the environment once per process."""
+    return Settings()
