@@ -1,0 +1,34 @@
+"""A jurisdiction ready for per-event use: its files loaded, cross-checked and compiled."""
+
+from streams.jurisdiction.conditions import Matcher
+from streams.jurisdiction.models import (DuplicateSettings, JurisdictionFile, PriorityFile, RoutingFile, Service,
+                                         ServicesFile)
+
+
+class Jurisdiction:
+    """One jurisdiction, loaded, cross-checked and compiled for per-event use."""
+
+    def __init__(self, *, config: JurisdictionFile, services: ServicesFile, routing: RoutingFile,
+                 priority: PriorityFile, geography, directory) -> None:
+        self.id = config.id
+        self.name = config.name
+        self.time_zone = config.time_zone
+        self.agency_names = config.agencies
+        self.directory = directory
+        self.geography = geography
+        self.services: dict[str, Service] = {s.service_code: s for s in services.services}
+        self.routing_rules = [(rule, Matcher(rule.when)) for rule in routing.rules]
+        self.default_route = routing.default
+        self.priority_levels = tuple(priority.levels)
+        self.default_priority = priority.default
+        self.priority_rules = [(rule, Matcher(rule.when)) for rule in priority.rules]
+        self._duplicates = config.duplicates
+
+    def agencies(self) -> list[str]:
+        """Agency codes, sorted: each has a work topic."""
+        return sorted(self.agency_names)
+
+    def duplicate_settings(self, service_code: str) -> DuplicateSettings | None:
+        """Radius and window of duplicate detection for a service (None: the service is never deduplicated)."""
+        own = self.services[service_code].duplicates
+        return self._duplicates if own == "default" else own

@@ -1,0 +1,71 @@
+"""Point-in-polygon against a jurisdiction's boundary layers (shapely, prepared geometries, an STR-tree)."""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+from streams.jurisdiction.exceptions import JurisdictionConfigError
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The districts of one kind: polygons with their ids, indexed for point lookups."""
+
+    name: str
+    ids: tuple[str, ...]
+    polygons: tuple
+    tree: shapely.STRtree
+
+    def find(self, lon: float, lat: float) -> str | None:
+        """Id of the district that contains the point, or None."""
+        point = shapely.Point(lon, lat)
+        for index in self.tree.query(point):
+            if shapely.contains_xy(self.polygons[index], lon, lat):
+                return self.ids[index]
+        return None
+
+
+def read_layer(*, name: str, path: Path, id_property: str) -> Layer:
+    """A layer from a GeoJSON FeatureCollection of (multi)polygons in lon/lat."""
+    try:
+        features = json.loads(path.read_text())["features"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise JurisdictionConfigError(f"{path}: not a readable GeoJSON FeatureCollection ({error})") from None
+    ids, polygons = [], []
+    for number, feature in enumerate(features):
+        properties = feature.get("properties") or {}
+        if id_property not in properties:
+            raise JurisdictionConfigError(f"{path}: feature {number} has no property {id_property!r}")
+        polygon = shape(feature["geometry"])
+        shapely.prepare(polygon)
+        ids.append(str(properties[id_property]))
+        polygons.append(polygon)
+    if not polygons:
+        raise JurisdictionConfigError(f"{path}: no features")
+    return Layer(name=name, ids=tuple(ids), polygons=tuple(polygons), tree=shapely.STRtree(polygons))
+
+
+class Geography:
+    """The jurisdiction's area (the union of its extent layer) and its district layers."""
+
+    def __init__(self, *, layers: list[Layer], extent: str) -> None:
+        self.layers = layers
+        self.area = shapely.union_all([p for layer in layers if layer.name == extent for p in layer.polygons])
+        shapely.prepare(self.area)
+
+    def contains(self, *, lat: float, lon: float) -> bool:
+        """True when the point lies inside the jurisdiction."""
+        return math.isfinite(lat) and math.isfinite(lon) and bool(shapely.contains_xy(self.area, lon, lat))
+
+    def districts(self, *, lat: float, lon: float) -> dict[str, str]:
+        """District id per layer that has one at the point (layers without one are left out)."""
+        found = {}
+        for layer in self.layers:
+            district = layer.find(lon, lat)
+            if district is not None:
+                found[layer.name] = district
+        return found

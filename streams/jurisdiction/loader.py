@@ -1,0 +1,92 @@
+"""Read jurisdiction directories, validate them and report every problem at once, with file and place."""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+import yaml
+
+from streams.jurisdiction import checks as jurisdiction_checks
+from streams.jurisdiction import geography as jurisdiction_geography
+from streams.jurisdiction import models
+from streams.jurisdiction.compiled import Jurisdiction
+from streams.jurisdiction.exceptions import JurisdictionConfigError
+
+FILES = {"jurisdiction.yaml": models.JurisdictionFile, "services.yaml": models.ServicesFile,
+         "routing.yaml": models.RoutingFile, "priority.yaml": models.PriorityFile}
+
+
+def load_jurisdictions(root: Path) -> dict[str, Jurisdiction]:
+    """Every jurisdiction under root (one sub-directory each, holding jurisdiction.yaml), by id."""
+    directories = sorted(p.parent for p in Path(root).glob("*/jurisdiction.yaml"))
+    if not directories:
+        raise JurisdictionConfigError(f"{root}: no jurisdiction directory (a sub-directory with jurisdiction.yaml)")
+    loaded = [load_jurisdiction(directory) for directory in directories]
+    found: dict[str, Jurisdiction] = {}
+    for jurisdiction in loaded:
+        if jurisdiction.id in found:
+            raise JurisdictionConfigError(f"{jurisdiction.directory}: id {jurisdiction.id!r} is used twice")
+        found[jurisdiction.id] = jurisdiction
+    return found
+
+
+def load_jurisdiction(directory: Path) -> Jurisdiction:
+    """One jurisdiction directory; raises JurisdictionConfigError listing every problem."""
+    directory = Path(directory)
+    problems: list[str] = []
+    parsed = {name: _parse(directory / name, model, problems) for name, model in FILES.items()}
+    if problems:
+        raise JurisdictionConfigError(_report(directory, problems))
+    config = parsed["jurisdiction.yaml"]
+    problems += jurisdiction_checks.cross_references(config=config, services=parsed["services.yaml"],
+                                                     routing=parsed["routing.yaml"],
+                                                     priority=parsed["priority.yaml"])
+    problems += _time_zone_problems(config.time_zone)
+    layers = _layers(directory, config, problems)
+    if problems:
+        raise JurisdictionConfigError(_report(directory, problems))
+    geography = jurisdiction_geography.Geography(layers=layers, extent=config.boundaries.extent)
+    return Jurisdiction(config=config, services=parsed["services.yaml"], routing=parsed["routing.yaml"],
+                        priority=parsed["priority.yaml"], geography=geography, directory=directory)
+
+
+def _parse(path: Path, model: type[pydantic.BaseModel], problems: list[str]):
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        problems.append(f"{path.name}: cannot be read ({error.strerror})")
+        return None
+    except yaml.YAMLError as error:
+        problems.append(f"{path.name}: not valid YAML ({error})")
+        return None
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except pydantic.ValidationError as error:
+        for item in error.errors():
+            place = ".".join(str(part) for part in item["loc"]) or "(top level)"
+            problems.append(f"{path.name}: {place}: {item['msg']}")
+        return None
+
+
+def _time_zone_problems(name: str) -> list[str]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"jurisdiction.yaml: time_zone: {name!r} is not an IANA time zone"]
+    return []
+
+
+def _layers(directory: Path, config: models.JurisdictionFile, problems: list[str]) -> list:
+    layers = []
+    for spec in config.boundaries.layers:
+        try:
+            layers.append(jurisdiction_geography.read_layer(name=spec.name, path=directory / spec.file,
+                                                            id_property=spec.id_property))
+        except JurisdictionConfigError as error:
+            problems.append(f"jurisdiction.yaml: boundaries.layers.{spec.name}: {error}")
+    return layers
+
+
+def _report(directory: Path, problems: list[str]) -> str:
+    return f"jurisdiction {directory} is not valid ({len(problems)} problems):\n" + "\n".join(
+        f"  - {p}" for p in problems)
