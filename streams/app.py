@@ -1,0 +1,34 @@
+"""The Faust app: one stable id, broker settings tuned for both Apache Kafka and the embedded broker."""
+
+import faust
+
+from streams.kafka import patches as kafka_patches
+from streams.settings import Settings
+
+
+def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
+    """A Faust app configured from the settings; agents are registered by their domains."""
+    kafka_patches.set_fetch_wait(settings.fetch_max_wait_ms)
+    kafka_patches.correct_highwaters(settings.bootstrap_servers)
+    datadir = settings.data_dir / "faust" / settings.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="memory://",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=1.0,
+        producer_linger=settings.producer_linger_ms / 1000.0,
+        producer_max_batch_size=65536,
+        datadir=str(datadir),
+        web_enabled=True,
+        web_host=settings.web_host,
+        web_port=web_port or settings.web_port,
+        web_in_thread=False,
+    )

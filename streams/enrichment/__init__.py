@@ -1,0 +1,1 @@
+"""What the platform adds to an accepted submission: districts and priority."""

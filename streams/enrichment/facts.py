@@ -1,0 +1,12 @@
+"""What the jurisdiction's rules see of a submission."""
+
+from collections.abc import Mapping
+
+from streams.jurisdiction.conditions import Facts
+
+
+def of(*, jurisdiction, submission: Mapping, districts: Mapping[str, str], priority: str | None = None) -> Facts:
+    """The facts rules match on."""
+    service = jurisdiction.services[submission["service_code"]]
+    return Facts(service_code=service.service_code, service_group=service.group, attributes=submission["attributes"],
+                 description=submission["description"], districts=districts, priority=priority)

@@ -1,0 +1,1 @@
+"""Intake pipeline: decode, validate, enrich and route, fused in one agent."""

@@ -1,0 +1,23 @@
+"""What processing one intake record produces."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """One record to send."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Where one input ended: routed, duplicate, triage, rejected or dead_lettered, and what to send."""
+
+    kind: str
+    emits: list[Emit]
+    request_id: str | None = None
+    reasons: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,64 @@
+"""Output records of the pipeline, shaped as the Avro contracts in schemas/."""
+
+from datetime import datetime
+
+from streams.pipeline import ids
+
+CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
+_DETAIL_FIELDS = ("channel", "language", "submitted_at", "lat", "long", "address_string", "address_id",
+                  "attributes", "description", "media_url", "due_at", "external_id")
+
+
+def rejected(*, submission: dict, reasons: list, now: datetime, source: tuple[str, int, int],
+             original_request_id: str | None = None) -> dict:
+    """A RequestRejected record carrying every reason and the original submission."""
+    if submission["request_id"]:
+        event_id = ids.for_request(request_id=submission["request_id"], kind="rejected")
+    else:
+        event_id = ids.for_input(topic=source[0], partition=source[1], offset=source[2], kind="rejected")
+    return {
+        "event_id": event_id,
+        "request_id": submission["request_id"],
+        "jurisdiction_id": submission["jurisdiction_id"],
+        "rejected_at": now,
+        "reasons": [{"code": r.code, "message": r.message, "field": r.field} for r in reasons],
+        "original_request_id": original_request_id,
+        "submission": submission,
+    }
+
+
+def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes | None,
+                code: str, reason: str, now: datetime) -> dict:
+    """A DeadLetter record keeping the raw input bytes."""
+    topic, partition, offset = source
+    return {
+        "event_id": ids.for_input(topic=topic, partition=partition, offset=offset, kind="dead_letter"),
+        "source_topic": topic, "source_partition": partition, "source_offset": offset,
+        "dead_lettered_at": now,
+        "reason_code": code,
+        "reason": reason,
+        "key": key, "value": value,
+    }
+
+
+def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: datetime) -> dict:
+    """A RequestRouted record with contact details; `without_contact` strips them for agencies."""
+    details = {name: submission[name] for name in _DETAIL_FIELDS}
+    details.update(service_code=submission["service_code"], service_name=service.service_name,
+                   service_group=service.group)
+    contact = {name: submission[name] for name in CONTACT_FIELDS}
+    return {
+        "event_id": ids.for_request(request_id=submission["request_id"], kind="routed"),
+        "request_id": submission["request_id"],
+        "jurisdiction_id": submission["jurisdiction_id"],
+        "routed_at": now,
+        "request": details,
+        "contact": contact if any(contact.values()) else None,
+        "enrichment": enrichment,
+        "routing": routing,
+    }
+
+
+def without_contact(record: dict) -> dict:
+    """The same record for readers that must not see personal contact details."""
+    return {**record, "contact": None}

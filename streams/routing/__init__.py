@@ -1,0 +1,1 @@
+"""Declarative routing: which agency and queue get a request."""

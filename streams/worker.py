@@ -1,0 +1,81 @@
+"""Build and run one stream worker: the Faust app, its agents, topics and the /metrics page."""
+
+import socket
+
+import faust
+import structlog
+from prometheus_client import generate_latest
+
+from streams import app as stream_app
+from streams.contracts import admin as contract_admin
+from streams.contracts import codec as contract_codec
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.observability import logs
+from streams.pipeline import agents as pipeline_agents
+from streams.pipeline.stages import Pipeline
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp sets the charset (utf-8) itself
+
+
+def free_port(host: str, first: int, tries: int = 50) -> int:
+    """The first port from `first` on that nothing listens on (a second worker takes the next one)."""
+    for port in range(first, first + tries):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {first}..{first + tries - 1}")
+
+
+def all_topic_specs(settings: Settings, jurisdictions: dict) -> list[contract_topics.TopicSpec]:
+    """Every topic this platform uses, for these jurisdictions."""
+    agencies = {jid: j.agencies() for jid, j in jurisdictions.items()}
+    return contract_topics.Topics(prefix=settings.topic_prefix).specs(agencies, app_id=settings.app_id)
+
+
+def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
+    """Create missing topics of this platform; returns those created."""
+    specs = all_topic_specs(settings, jurisdictions)
+    return contract_admin.ensure_topics(
+        bootstrap_servers=settings.bootstrap_servers, names=[s.name for s in specs],
+        partitions=settings.partitions, replication_factor=settings.replication_factor,
+        compacted=frozenset(s.name for s in specs if s.compacted))
+
+
+def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
+    """The configured app with the intake agent and /metrics registered."""
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    codec = contract_codec.from_settings(settings.schema_registry_url)
+    app = stream_app.create_app(settings, web_port=web_port)
+
+    def build_pipeline(index):
+        return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics, index=index)
+
+    pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
+                             changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),
+                             idempotency_window_s=settings.idempotency_window_s)
+
+    @app.page("/metrics")
+    async def metrics_page(web, request):
+        return web.bytes(generate_latest(), content_type=METRICS_CONTENT_TYPE)
+
+    app.civicflow_jurisdictions = jurisdictions
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Run one worker until SIGINT/SIGTERM; several may share a cluster and split the partitions."""
+    logs.configure(log_format=settings.log_format, level=settings.log_level)
+    port = free_port(settings.web_host, settings.web_port)
+    app = build(settings, web_port=port)
+    created = ensure_topics(settings, app.civicflow_jurisdictions)
+    log.info("worker_starting", bootstrap=settings.bootstrap_servers, app_id=settings.app_id,
+             metrics=f"http://{settings.web_host}:{port}/metrics", topics_created=len(created))
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False)
+    worker.execute_from_commandline()
