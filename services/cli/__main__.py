@@ -1,0 +1,7 @@
+"""`python -m services.cli` is `civicflow`."""
+
+import sys
+
+from services.cli.service import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""The CLI's commands, each a small function of the parsed arguments and the settings."""
+
+import json
+import sys
+import threading
+
+from services.broker import service as broker_service
+from services.cli import views
+from services.sdk import exceptions as sdk_exceptions
+from services.sdk.consumer import TopicReader
+from services.sdk.producer import RequestProducer
+from streams.contracts import codec as contract_codec
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+
+
+def run(args, settings) -> int:
+    from services.launcher import service as launcher
+    return launcher.run(settings, rate=args.rate)
+
+
+def worker(args, settings) -> int:
+    from streams import worker as stream_worker
+    stream_worker.run(settings)
+    return 0
+
+
+def broker(args, settings) -> int:
+    embedded = broker_service.EmbeddedBroker(host=settings.embedded_broker_host, port=args.port).start()
+    print(f"embedded broker on {embedded.bootstrap_servers} (memory only); Ctrl-C stops it", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded.stop()
+    return 0
+
+
+def submit(args, settings) -> int:
+    """JSON lines in, one JSON line out per request (its request id, or the error)."""
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
+                               codec=_codec(settings), default_jurisdiction=args.jurisdiction)
+    pending, failures = [], 0
+    with source, producer:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                request_id, receipt = producer.submit(json.loads(line))
+                pending.append((number, receipt))
+            except (ValueError, sdk_exceptions.SubmissionError, AttributeError, TypeError) as error:
+                failures += 1
+                pending.append((number, f"{type(error).__name__}: {error}"))
+        producer.flush()
+        for number, receipt in pending:
+            if isinstance(receipt, str):
+                print(views.json_line({"line": number, "error": receipt}))
+                continue
+            landed = receipt.get()
+            print(views.json_line({"line": number, "request_id": landed.request_id, "topic": landed.topic,
+                                   "partition": landed.partition, "offset": landed.offset}))
+    return 1 if failures else 0
+
+
+def tail(args, settings) -> int:
+    """Decode a topic and print one JSON object per event."""
+    name = args.topic if args.topic.startswith(settings.topic_prefix) else settings.topic_prefix + args.topic
+    reader = TopicReader(bootstrap_servers=settings.bootstrap_servers, topic=name, codec=_codec(settings),
+                         from_beginning=args.from_beginning)
+    try:
+        for delivered in reader.read(idle_timeout_s=args.timeout, max_records=args.max):
+            if delivered.record is not None:
+                print(views.json_line(delivered.record), flush=True)
+            else:
+                print(views.json_line({"topic": delivered.topic, "partition": delivered.partition,
+                                       "offset": delivered.offset, "error": delivered.error,
+                                       "raw": delivered.raw}), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reader.close()
+    return 0
+
+
+def topics(args, settings) -> int:
+    """Print the topics table."""
+    from streams import worker as stream_worker
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    print(views.topics_table(stream_worker.all_topic_specs(settings, jurisdictions)))
+    return 0
+
+
+def bench(args, settings) -> int:
+    from services.bench import service as bench_service
+    return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds)
+
+
+def _topics(settings) -> contract_topics.Topics:
+    return contract_topics.Topics(prefix=settings.topic_prefix)
+
+
+def _codec(settings) -> contract_codec.Codec:
+    return contract_codec.from_settings(settings.schema_registry_url)

@@ -1,0 +1,1 @@
+"""`civicflow run`: the whole platform on one machine, with demo traffic."""

@@ -1,0 +1,110 @@
+"""Start broker (unless KAFKA_BOOTSTRAP_SERVERS is set), topics, a worker and the demo feed; stop all on Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import structlog
+
+from services.broker import service as broker_service
+from services.demo.feed import DemoFeed
+from services.launcher import views
+from services.sdk.producer import RequestProducer
+from streams import worker as stream_worker
+from streams.contracts import codec as contract_codec
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.observability import logs
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that gives a child process these settings."""
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "CIVICFLOW_TOPIC_PREFIX": settings.topic_prefix, "CIVICFLOW_APP_ID": settings.app_id,
+            "CIVICFLOW_PARTITIONS": str(settings.partitions), "CIVICFLOW_DATA_DIR": str(settings.data_dir),
+            "CIVICFLOW_WEB_PORT": str(settings.web_port), "CIVICFLOW_LOG_FORMAT": "json",
+            "CIVICFLOW_LOG_LEVEL": settings.log_level, **extra}
+
+
+def start_process(args: list[str], *, env: dict[str, str], log_path) -> subprocess.Popen:
+    """A child process (ended with this one) writing its output to a log file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = log_path.open("ab")
+    return broker_service.child_process(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+
+
+def start_worker(settings: Settings, *, web_port: int, log_path) -> subprocess.Popen:
+    """`civicflow worker` as a child process writing its logs to a file."""
+    env = worker_env(settings, CIVICFLOW_WEB_PORT=str(web_port))
+    return start_process([sys.executable, "-m", "services.cli", "worker"], env=env, log_path=log_path)
+
+
+def stop_process(process: subprocess.Popen, *, timeout_s: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after the timeout."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") -> int:
+    """Run everything until Ctrl-C or SIGTERM."""
+    logs.configure(log_format=settings.log_format, level=settings.log_level)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    broker = None
+    if settings.uses_embedded_broker:
+        broker = broker_service.EmbeddedBroker(host=settings.embedded_broker_host,
+                                               port=settings.embedded_broker_port).start()
+    worker = None
+    try:
+        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+        stream_worker.ensure_topics(settings, jurisdictions)
+        web_port = stream_worker.free_port(settings.web_host, settings.web_port)
+        log_path = settings.data_dir / "logs" / "worker.log"
+        worker = start_worker(settings, web_port=web_port, log_path=log_path)
+        metrics_url = f"http://{settings.web_host}:{web_port}/metrics"
+        print(views.banner(broker=settings.bootstrap_servers, embedded=broker is not None, worker_pid=worker.pid,
+                           metrics_url=metrics_url, log_file=str(log_path), rate=rate,
+                           specs=stream_worker.all_topic_specs(settings, jurisdictions)), flush=True)
+        _feed_until_stopped(settings, jurisdictions[jurisdiction_id], worker=worker, stop=stop,
+                            rate=rate, metrics_url=metrics_url)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        print("stopping…", flush=True)
+        if worker is not None:
+            stop_process(worker)
+        if broker is not None:
+            broker.stop()
+        print("stopped: no civicflow process left running", flush=True)
+    return 0
+
+
+def _feed_until_stopped(settings, jurisdiction, *, worker, stop, rate, metrics_url) -> None:
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers,
+                               topics=contract_topics.Topics(prefix=settings.topic_prefix),
+                               codec=contract_codec.from_settings(settings.schema_registry_url))
+    feed = DemoFeed(producer=producer, jurisdiction=jurisdiction, rate=rate)
+    thread = threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        while not stop.wait(10.0):
+            if worker.poll() is not None:
+                print(f"worker exited with code {worker.returncode}; see its log", flush=True)
+                return
+            print(views.progress(metrics_url=metrics_url, sent=feed.sent), flush=True)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        producer.close()

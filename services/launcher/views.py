@@ -1,0 +1,46 @@
+"""What `civicflow run` prints: where things run and how to look at them."""
+
+from urllib.request import urlopen
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def banner(*, broker: str, embedded: bool, worker_pid: int, metrics_url: str, log_file: str,
+           specs: list, rate: float) -> str:
+    """The start-up summary."""
+    lines = [
+        "",
+        "civicflow is running",
+        f"  broker        {broker} ({'embedded, memory only' if embedded else 'KAFKA_BOOTSTRAP_SERVERS'})",
+        f"  worker        pid {worker_pid}, logs in {log_file}",
+        f"  metrics       {metrics_url}",
+        f"  demo feed     {rate:g} NYC requests/s, about 1 in 10 broken on purpose",
+        "  topics",
+    ]
+    lines += [f"    {spec.name:<40} {spec.consumers}" for spec in specs]
+    lines += [
+        "  look at them",
+        "    .venv/bin/civicflow tail requests.routed            # every accepted request",
+        "    .venv/bin/civicflow tail work.nyc.nypd               # one agency's work",
+        "    .venv/bin/civicflow tail requests.rejected           # what was refused, with reasons",
+        "    .venv/bin/civicflow tail requests.dead_letter --from-beginning",
+        "  Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def progress(*, metrics_url: str, sent: dict) -> str:
+    """One line: what the feed sent and what the worker did with it."""
+    outcomes = {}
+    try:
+        with urlopen(metrics_url, timeout=2) as response:
+            text = response.read().decode()
+    except OSError as error:
+        return f"sent {dict(sent)}; metrics unavailable ({error})"
+    for family in text_string_to_metric_families(text):
+        if family.name == "civicflow_agent_events_out":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    outcomes[sample.labels["outcome"]] = int(sample.value)
+    return f"sent {dict(sorted(sent.items()))} | outcomes {dict(sorted(outcomes.items()))}"

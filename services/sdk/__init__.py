@@ -1,0 +1,1 @@
+"""Client SDKs: the frontend producer and the agency consumer."""

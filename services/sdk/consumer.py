@@ -1,0 +1,114 @@
+"""Reading project topics: decoded records, in the wire format, de-duplicated by event id for agencies."""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, TopicPartition
+
+from services.sdk.dedupe import SeenEvents
+from streams.contracts import codec as contract_codec
+from streams.contracts import exceptions as contract_exceptions
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One decoded record and where it was read."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    record: dict | None
+    error: str | None = None
+    raw: bytes | None = None
+
+
+def _decode(codec: contract_codec.Codec, message) -> Delivered:
+    try:
+        record = codec.decode(codec.subject_of(message.value), message.value)
+        error = None
+    except contract_exceptions.ContractError as failure:
+        record, error = None, f"{getattr(failure, 'code', 'undecodable')}: {failure}"
+    return Delivered(message.topic, message.partition, message.offset, message.timestamp, message.key, record,
+                     error, None if record is not None else message.value)
+
+
+class TopicReader:
+    """Reads a topic from the beginning (or from now), without a consumer group, decoding each record."""
+
+    def __init__(self, *, bootstrap_servers: str, topic: str, codec: contract_codec.Codec,
+                 from_beginning: bool = True) -> None:
+        self.codec = codec
+        self.started_ms = int(time.time() * 1000)
+        self.from_beginning = from_beginning
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                       fetch_max_wait_ms=50, consumer_timeout_ms=100)
+        partitions = self._consumer.partitions_for_topic(topic) or set()
+        self._consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        if from_beginning:
+            self._consumer.seek_to_beginning()
+        else:
+            self._consumer.seek_to_end()
+
+    def read(self, *, idle_timeout_s: float | None = None, max_records: int | None = None) -> Iterator[Delivered]:
+        """Yield records until `max_records`, or until none arrived for `idle_timeout_s` (None: forever)."""
+        count, last = 0, time.monotonic()
+        while max_records is None or count < max_records:
+            batch = self._consumer.poll(timeout_ms=100)
+            messages = [m for records in batch.values() for m in records]
+            if not messages and idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+                return
+            for message in sorted(messages, key=lambda m: (m.timestamp, m.partition, m.offset)):
+                # Some brokers report end offsets early; from "now" means records appended from now on.
+                if not self.from_beginning and message.timestamp < self.started_ms:
+                    continue
+                last = time.monotonic()
+                yield _decode(self.codec, message)
+                count += 1
+                if max_records is not None and count >= max_records:
+                    return
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class AgencyConsumer:
+    """An agency's view of its work topic: each request handed over once, offsets committed after handling."""
+
+    def __init__(self, *, bootstrap_servers: str, topic: str, group_id: str, codec: contract_codec.Codec,
+                 seen: SeenEvents | None = None) -> None:
+        self.codec = codec
+        self.seen = seen or SeenEvents()
+        self.duplicates_dropped = 0
+        self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
+                                       enable_auto_commit=False, auto_offset_reset="earliest",
+                                       fetch_max_wait_ms=100, session_timeout_ms=6000,
+                                       heartbeat_interval_ms=1000)
+
+    def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
+        """Yield each routed request once (by event id); commits what was handed over before each poll."""
+        last = time.monotonic()
+        while True:
+            batch = self._consumer.poll(timeout_ms=200)
+            if not batch:
+                if idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+                    return
+                continue
+            last = time.monotonic()
+            for records in batch.values():
+                for message in records:
+                    yield from self._once(_decode(self.codec, message))
+            self._consumer.commit()
+
+    def _once(self, delivered: Delivered) -> Iterator[dict]:
+        if delivered.record is None:
+            return
+        if self.seen.first_time(delivered.record["event_id"]):
+            yield delivered.record
+        else:
+            self.duplicates_dropped += 1
+
+    def close(self) -> None:
+        self._consumer.close()
