@@ -45,7 +45,8 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
     layers = _layers(directory, config, problems)
     if problems:
         raise JurisdictionConfigError(_report(directory, problems))
-    geography = jurisdiction_geography.Geography(layers=layers, extent=config.boundaries.extent)
+    geography = jurisdiction_geography.Geography(layers=layers, extent=config.boundaries.extent,
+                                                       tolerance_m=config.boundaries.tolerance_m)
     return Jurisdiction(config=config, services=parsed["services.yaml"], routing=parsed["routing.yaml"],
                         priority=parsed["priority.yaml"], geography=geography, directory=directory)
 

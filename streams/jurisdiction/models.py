@@ -27,6 +27,9 @@ class BoundaryLayer(_Model):
 class Boundaries(_Model):
     extent: str = Field(description="layer whose union is the jurisdiction's area")
     layers: list[BoundaryLayer] = Field(min_length=1)
+    tolerance_m: float = Field(default=0.0, ge=0, le=1000,
+                               description="a point this close to the area counts as inside it (shorelines, piers); "
+                               "its districts are those of the nearest polygons")
 
 
 class DuplicateSettings(_Model):
