@@ -1,0 +1,115 @@
+"""The intake agent under Faust's test_context: no broker, every input ends in exactly one emitted place."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from streams import app as stream_app
+from streams.contracts import codec as contract_codec
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.pipeline import agents as pipeline_agents
+from streams.pipeline import index as pipeline_index
+from streams.pipeline.stages import Pipeline
+from streams.settings import Settings
+
+CODEC = contract_codec.from_settings(None)
+TOPICS = contract_topics.Topics()
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
+class ListSink:
+    """Collects what the agent emits instead of producing it."""
+
+    def __init__(self) -> None:
+        self.sent = []
+
+    async def send(self, emit) -> None:
+        self.sent.append(emit)
+
+
+@pytest.fixture(scope="module")
+def jurisdictions():
+    return jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)
+
+
+@pytest.fixture
+def agent_and_sink(jurisdictions, tmp_path):
+    settings = Settings(kafka_bootstrap_servers="127.0.0.1:1", data_dir=tmp_path, app_id="civicflow-unit")
+    app = stream_app.create_app(settings)
+    sink = ListSink()
+
+    def build_pipeline(_table_index):
+        index = pipeline_index.IntakeIndex({}, idempotency_window_ms=24 * 3_600_000)
+        return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index, clock=lambda: NOW)
+
+    agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
+                                     changelog_topic=TOPICS.changelog(app_id="civicflow-unit", table="intake_index"),
+                                     idempotency_window_s=86400, sink=sink)
+    return agent, sink
+
+
+def _submission(**overrides) -> dict:
+    record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
+              "service_code": "street-sign-missing", "channel": "phone", "language": "en",
+              "submitted_at": NOW - timedelta(minutes=1), "lat": 40.6608, "long": -73.9986, "address_string": None,
+              "address_id": None, "attributes": {"descriptor": ["stop"]}, "description": "sign gone",
+              "media_url": None, "email": "ana@example.org", "phone": None, "first_name": "Ana", "last_name": None,
+              "device_id": None, "account_id": None, "due_at": None, "external_id": None}
+    record.update(overrides)
+    return record
+
+
+def _put_args(record: dict) -> dict:
+    key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
+    return {"key": key, "value": CODEC.encode(contract_schemas.SUBMITTED, record)}
+
+
+async def test_a_valid_request_reaches_its_agency_and_the_routed_topic(agent_and_sink):
+    agent, sink = agent_and_sink
+    async with agent.test_context() as context:
+        await context.put(**_put_args(_submission()))
+    topics = sorted(emit.topic for emit in sink.sent)
+    assert topics == sorted([TOPICS.routed, TOPICS.work(jurisdiction_id="nyc", agency="DOT")])
+    work = next(e for e in sink.sent if e.topic != TOPICS.routed)
+    record = CODEC.decode(contract_schemas.ROUTED, work.value)
+    assert record["routing"]["agency"] == "DOT" and record["routing"]["rule"] == "dot"
+    assert record["contact"] is None, "agencies never see the contact details"
+    assert record["enrichment"]["districts"] == {"borough": "Brooklyn", "community_district": "307"}
+    routed = CODEC.decode(contract_schemas.ROUTED, next(e for e in sink.sent if e.topic == TOPICS.routed).value)
+    assert routed["contact"]["email"] == "ana@example.org"
+
+
+async def test_poison_input_is_dead_lettered_and_the_agent_keeps_going(agent_and_sink):
+    agent, sink = agent_and_sink
+    async with agent.test_context() as context:
+        await context.put(key=b"x", value=b"\x00\x00\x00\x00\x01\xff\xff\xff")
+        await context.put(key=b"x", value=b"not avro at all")
+        await context.put(**_put_args(_submission(request_id="after-poison")))
+    assert [e.topic for e in sink.sent[:2]] == [TOPICS.dead_letter, TOPICS.dead_letter]
+    dead = [CODEC.decode(contract_schemas.DEAD_LETTER, e.value) for e in sink.sent[:2]]
+    assert [d["reason_code"] for d in dead] == ["malformed_avro", "unknown_magic_byte"]
+    assert dead[1]["value"] == b"not avro at all"
+    assert {e.key for e in sink.sent[2:]} == {b"after-poison"}
+
+
+async def test_an_invalid_request_is_rejected_with_every_reason(agent_and_sink):
+    agent, sink = agent_and_sink
+    bad = _submission(service_code="no-such-service", description="<b>x</b>", media_url="ftp://x/y")
+    async with agent.test_context() as context:
+        await context.put(**_put_args(bad))
+    assert [e.topic for e in sink.sent] == [TOPICS.rejected]
+    record = CODEC.decode(contract_schemas.REJECTED, sink.sent[0].value)
+    assert {r["code"] for r in record["reasons"]} == {"unknown_service_code", "description_html",
+                                                      "media_url_invalid"}
+    assert record["submission"]["request_id"] == "r-1"
+
+
+async def test_the_same_input_twice_yields_the_same_event_ids(agent_and_sink):
+    agent, sink = agent_and_sink
+    async with agent.test_context() as context:
+        await context.put(**_put_args(_submission()))
+        await context.put(**_put_args(_submission()))
+    ids = [CODEC.decode(contract_schemas.ROUTED, e.value)["event_id"] for e in sink.sent]
+    assert len(ids) == 4 and len(set(ids)) == 1
