@@ -77,5 +77,6 @@ def run(settings: Settings) -> None:
     created = ensure_topics(settings, app.civicflow_jurisdictions)
     log.info("worker_starting", bootstrap=settings.bootstrap_servers, app_id=settings.app_id,
              metrics=f"http://{settings.web_host}:{port}/metrics", topics_created=len(created))
-    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False)
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
+                          quiet=True)
     worker.execute_from_commandline()

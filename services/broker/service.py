@@ -23,8 +23,12 @@ def _die_with_parent() -> None:
 
 
 def child_process(args: list[str], **kwargs) -> subprocess.Popen:
-    """A subprocess that is terminated when this process dies."""
-    return subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)
+    """A subprocess that is terminated when this process dies.
+
+    It runs in its own session, so a Ctrl-C on the terminal reaches only this process, which then stops its
+    children in order (workers before the broker they need to commit their offsets).
+    """
+    return subprocess.Popen(args, preexec_fn=_die_with_parent, start_new_session=True, **kwargs)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -33,7 +33,8 @@ def handler(log_format: str = "auto") -> logging.Handler:
 def configure(*, log_format: str = "auto", level: str = "INFO") -> logging.Handler:
     """Configure structlog and route the root stdlib logger through it; returns the handler."""
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[structlog.stdlib.filter_by_level, *_SHARED,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -53,9 +53,10 @@ async def handle(*, event, pipeline: Pipeline, sink) -> None:
     with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
         outcome = pipeline.process(key=message.key, value=message.value,
                                    source=(message.topic, message.partition, message.offset))
-        for emit in outcome.emits:
-            await sink.send(emit)
-        _observe(outcome, message)
+        with bound_contextvars(request_id=outcome.request_id):
+            for emit in outcome.emits:
+                await sink.send(emit)
+            _observe(outcome, message)
 
 
 def _observe(outcome, message) -> None:
@@ -65,7 +66,7 @@ def _observe(outcome, message) -> None:
     if outcome.kind == "rejected":
         for code in outcome.reasons:
             metrics.REJECTED.labels(AGENT, code).inc()
-        log.debug("rejected", request_id=outcome.request_id, reasons=list(outcome.reasons))
+        log.info("rejected", reasons=list(outcome.reasons))
     elif outcome.kind == "dead_lettered":
         metrics.DEAD_LETTERED.labels(AGENT, outcome.reasons[0]).inc()
         log.warning("dead_lettered", reason=outcome.reasons[0])
@@ -73,3 +74,4 @@ def _observe(outcome, message) -> None:
         metrics.INTAKE_TO_ROUTED.observe(max(0.0, now - message.timestamp))
         metrics.ROUTED.labels(outcome.labels["jurisdiction"], outcome.labels["agency"],
                               outcome.labels["channel"]).inc()
+        log.debug(outcome.kind, agency=outcome.labels["agency"])

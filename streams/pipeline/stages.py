@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
@@ -53,7 +54,8 @@ class Pipeline:
         except contract_exceptions.DecodeError as error:
             return self._dead_letter(key=key, value=value, source=source, code=error.code, reason=str(error))
         try:
-            return self._accept_or_reject(submission, key, source)
+            with bound_contextvars(request_id=submission["request_id"]):
+                return self._accept_or_reject(submission, key, source)
         except Exception as error:  # a poison message must never stop the agent
             log.exception("processing_failed", request_id=submission.get("request_id"))
             return self._dead_letter(key=key, value=value, source=source, code="processing_error",
