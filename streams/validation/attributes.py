@@ -1,5 +1,6 @@
 """Answers to a service's Open311 attributes, checked against its definition (datatype, values, required)."""
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,7 +14,12 @@ _LISTS = ("singlevaluelist", "multivaluelist")
 
 def is_number(text: str) -> bool:
     """A decimal number as text (no NaN, no infinity, no thousands separators)."""
-    return _NUMBER.fullmatch(text.strip()) is not None
+    if _NUMBER.fullmatch(text.strip()) is None:
+        return False
+    try:  # what float() reads: '1e400' overflows to infinity, float() strips less than str.strip()
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def is_datetime(text: str) -> bool:
