@@ -1,5 +1,6 @@
 """Read jurisdiction directories, validate them and report every problem at once, with file and place."""
 
+import copy
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,7 +36,7 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
     directory = Path(directory)
     problems: list[str] = []
     parsed = {name: _parse(directory / name, model, problems) for name, model in FILES.items()}
-    if problems:
+    if any(model is None for model in parsed.values()):
         raise JurisdictionConfigError(_report(directory, problems))
     config = parsed["jurisdiction.yaml"]
     problems += jurisdiction_checks.cross_references(config=config, services=parsed["services.yaml"],
@@ -66,6 +67,22 @@ def _parse(path: Path, model: type[pydantic.BaseModel], problems: list[str]):
         for item in error.errors():
             place = ".".join(str(part) for part in item["loc"]) or "(top level)"
             problems.append(f"{path.name}: {place}: {item['msg']}")
+        # Unknown keys alone must not hide the file's other problems: check the file without them.
+        unknown = [item["loc"] for item in error.errors() if item["type"] == "extra_forbidden"]
+        return _without_keys(model, raw, unknown) if len(unknown) == len(error.errors()) else None
+
+
+def _without_keys(model: type[pydantic.BaseModel], raw, locations: list[tuple]):
+    """The model of raw with the keys at these locations dropped, or None when that does not validate either."""
+    data = copy.deepcopy(raw)
+    try:
+        for location in locations:
+            parent = data
+            for part in location[:-1]:
+                parent = parent[part]
+            parent.pop(location[-1], None)
+        return model.model_validate(data)
+    except (LookupError, TypeError, AttributeError, pydantic.ValidationError):
         return None
 
 
