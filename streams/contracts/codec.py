@@ -21,6 +21,7 @@ class Codec:
     _readers: dict[str, dict] = field(default_factory=dict)
     _pairs: dict[tuple[str, int], tuple[dict, dict | None]] = field(default_factory=dict)
     _writers: dict[str, tuple[bytes, dict]] = field(default_factory=dict)
+    _splits: dict[tuple[str, str], tuple[dict, dict, dict]] = field(default_factory=dict)
 
     def encode(self, subject: str, record: dict) -> bytes:
         """Record → framed bytes, written with the subject's current schema."""
@@ -29,6 +30,25 @@ class Codec:
         out.write(header)
         fastavro.schemaless_writer(out, parsed, record)
         return out.getvalue()
+
+    def encode_variants(self, subject: str, record: dict, *, field_name: str, values: list) -> list[bytes]:
+        """The record framed once per value of one field, encoding the other fields only once.
+
+        Avro writes a record as its fields' encodings one after another, so the bytes before and after the
+        field are shared: the routed topic and an agency's work topic differ only in the contact field.
+        """
+        header, _ = self._writer(subject)
+        before, alone, after = self._split(subject, field_name)
+        head, tail = io.BytesIO(), io.BytesIO()
+        fastavro.schemaless_writer(head, before, record)
+        fastavro.schemaless_writer(tail, after, record)
+        shared_head, shared_tail = header + head.getvalue(), tail.getvalue()
+        encoded = []
+        for value in values:
+            middle = io.BytesIO()
+            fastavro.schemaless_writer(middle, alone, {field_name: value})
+            encoded.append(shared_head + middle.getvalue() + shared_tail)
+        return encoded
 
     def decode(self, subject: str, data: bytes | None) -> dict:
         """Framed bytes → record in the subject's current shape; DecodeError subclasses otherwise."""
@@ -56,6 +76,16 @@ class Codec:
             parsed = contract_schemas.parse(self.registry.schema_for(schema_id))
             self._writers[subject] = (wire.frame(schema_id, b""), parsed)
         return self._writers[subject]
+
+    def _split(self, subject: str, field_name: str) -> tuple[dict, dict, dict]:
+        if (subject, field_name) not in self._splits:
+            raw = self.registry.schema_for(self.registry.id_for(subject))
+            names = [f["name"] for f in raw["fields"]]
+            at = names.index(field_name)
+            parts = (raw["fields"][:at], raw["fields"][at:at + 1], raw["fields"][at + 1:])
+            self._splits[(subject, field_name)] = tuple(
+                contract_schemas.parse({**raw, "fields": fields}) for fields in parts)
+        return self._splits[(subject, field_name)]
 
     def _pair(self, subject: str, schema_id: int) -> tuple[dict, dict | None]:
         key = (subject, schema_id)

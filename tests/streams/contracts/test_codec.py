@@ -71,3 +71,26 @@ def test_corrupted_valid_messages_never_crash(noise):
 
 def test_subject_of_names_the_writer_record_type():
     assert CODEC.subject_of(GOOD) == contract_schemas.SUBMITTED
+
+
+ROUTED_RECORD = {
+    "event_id": "e-1", "request_id": "r-1", "jurisdiction_id": "nyc",
+    "routed_at": datetime(2026, 11, 1, 12, 1, tzinfo=timezone.utc),
+    "request": {"service_code": "noise", "service_name": "Noise", "service_group": None, "channel": "web",
+                "language": "en", "submitted_at": datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc), "lat": 40.7,
+                "long": -73.9, "address_string": None, "address_id": None, "attributes": {"a": ["1", "2"]},
+                "description": "loud", "media_url": None, "due_at": None, "external_id": "x-9"},
+    "contact": {"email": "a@example.org", "phone": "+1 212 555 0100", "first_name": "Ana", "last_name": None,
+                "device_id": None, "account_id": None},
+    "enrichment": {"districts": {"borough": "Manhattan"}, "priority": "high", "priority_rule": "night",
+                   "duplicate_of": None},
+    "routing": {"outcome": "routed", "agency": "NYPD", "queue": "general", "rule": "nypd", "topic": "work.nyc.nypd"},
+}
+
+
+def test_variants_of_one_field_are_byte_identical_to_full_encodes():
+    with_contact, without = CODEC.encode_variants(contract_schemas.ROUTED, ROUTED_RECORD, field_name="contact",
+                                                  values=[ROUTED_RECORD["contact"], None])
+    assert with_contact == CODEC.encode(contract_schemas.ROUTED, ROUTED_RECORD)
+    assert without == CODEC.encode(contract_schemas.ROUTED, {**ROUTED_RECORD, "contact": None})
+    assert CODEC.decode(contract_schemas.ROUTED, without)["contact"] is None
