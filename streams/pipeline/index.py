@@ -1,8 +1,9 @@
 """Per-partition intake state: idempotency keys and a spatial grid of open requests for duplicate detection.
 
-The store is any mutable mapping: the agent passes a Faust table (changelog-backed, so it survives restarts
-and rebalances), unit tests a dict. Intake is keyed by jurisdiction and service code, so every request a
-lookup needs lives in the same partition.
+The store is any mutable mapping: the agent passes the in-memory data of a Faust table, unit tests a dict.
+Every write is also recorded in `changes`, which the pipeline sends to the table's changelog topic with the
+event's outputs, so the state survives restarts and rebalances (Faust restores the table from it).
+Intake is keyed by jurisdiction and service code, so every request a lookup needs lives in the same partition.
 """
 
 import math
@@ -31,6 +32,16 @@ class IntakeIndex:
     def __init__(self, store: MutableMapping, *, idempotency_window_ms: int) -> None:
         self.store = store
         self.idempotency_window_ms = idempotency_window_ms
+        self.changes: list[tuple[str, list]] = []
+
+    def drain(self) -> list[tuple[str, list]]:
+        """The (key, value) writes since the last drain, oldest first."""
+        changes, self.changes = self.changes, []
+        return changes
+
+    def _write(self, key: str, value: list) -> None:
+        self.store[key] = value
+        self.changes.append((key, value))
 
     def original_for(self, *, jurisdiction_id: str, key: str, request_id: str, at_ms: int) -> str | None:
         """The request id an idempotency key was first used for within the window, unless it is this one."""
@@ -41,7 +52,7 @@ class IntakeIndex:
 
     def remember_key(self, *, jurisdiction_id: str, key: str, request_id: str, at_ms: int) -> None:
         """Record that an idempotency key now belongs to a request."""
-        self.store[f"idem|{jurisdiction_id}|{key}"] = [request_id, at_ms]
+        self._write(f"idem|{jurisdiction_id}|{key}", [request_id, at_ms])
 
     def duplicate_of(self, *, request_id: str, near: Nearby) -> str | None:
         """The earliest open request of the same service within radius and window; None if this one is an original."""
@@ -60,16 +71,19 @@ class IntakeIndex:
         cell = _home(near)
         kept = [e for e in self.store.get(cell, ()) if near.at_ms - e[3] <= near.window_ms and e[0] != request_id]
         kept.append([request_id, near.lat, near.lon, near.at_ms])
-        self.store[cell] = kept
+        self._write(cell, kept)
 
 
-def _row(lat: float, radius_m: float) -> tuple[int, float]:
-    """Grid row of a latitude and the row's cell width in degrees of longitude."""
-    size = max(radius_m, 1.0) * 1.25  # wider than the radius: absorbs the scale change within a row
-    row = math.floor(lat * _M_PER_DEG_LAT / size)
-    centre = (row + 0.5) * size / _M_PER_DEG_LAT
-    width_deg = size / (_M_PER_DEG_LAT * max(math.cos(math.radians(centre)), 0.01))
-    return row, width_deg
+def _size_m(radius_m: float) -> float:
+    """Cell height (and least width) in metres: a circle of the radius then overlaps at most 2 x 2 cells."""
+    return 2.0 * max(radius_m, 1.0)
+
+
+def _width_deg(row: int, size_m: float) -> float:
+    """Cell width in degrees of longitude in a row: at least size_m metres even at the row's poleward edge."""
+    edges = (row * size_m / _M_PER_DEG_LAT, (row + 1) * size_m / _M_PER_DEG_LAT)
+    cos = max(min(math.cos(math.radians(min(abs(e), 89.0))) for e in edges), 0.01)
+    return size_m / (_M_PER_DEG_LAT * cos)
 
 
 def _cell_key(near: Nearby, row: int, column: int) -> str:
@@ -77,19 +91,23 @@ def _cell_key(near: Nearby, row: int, column: int) -> str:
 
 
 def _home(near: Nearby) -> str:
-    row, width = _row(near.lat, near.radius_m)
-    return _cell_key(near, row, math.floor(near.lon / width))
+    size = _size_m(near.radius_m)
+    row = math.floor(near.lat * _M_PER_DEG_LAT / size)
+    return _cell_key(near, row, math.floor(near.lon / _width_deg(row, size)))
 
 
 def _neighbours(near: Nearby) -> list[str]:
-    """The cells that can hold a point within the radius: three in this row and in each next row."""
-    row, _ = _row(near.lat, near.radius_m)
-    size_deg = max(near.radius_m, 1.0) * 1.25 / _M_PER_DEG_LAT
+    """The cells a point within the radius can have as its home: the rows and columns the circle overlaps."""
+    size = _size_m(near.radius_m)
+    y = near.lat * _M_PER_DEG_LAT
+    # widest extent of the circle in longitude: at its poleward edge, with a margin for the distance formula
+    poleward = min(abs(near.lat) + near.radius_m / _M_PER_DEG_LAT, 89.0)
+    dlon = 1.01 * near.radius_m / (_M_PER_DEG_LAT * max(math.cos(math.radians(poleward)), 0.01))
     keys = []
-    for other in (row - 1, row, row + 1):
-        _, width = _row((other + 0.5) * size_deg, near.radius_m)
-        column = math.floor(near.lon / width)
-        keys += [_cell_key(near, other, column + dx) for dx in (-1, 0, 1)]
+    for row in range(math.floor((y - near.radius_m) / size), math.floor((y + near.radius_m) / size) + 1):
+        width = _width_deg(row, size)
+        for column in range(math.floor((near.lon - dlon) / width), math.floor((near.lon + dlon) / width) + 1):
+            keys.append(_cell_key(near, row, column))
     return keys
 
 
