@@ -54,8 +54,9 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
     codec = contract_codec.from_settings(settings.schema_registry_url)
     app = stream_app.create_app(settings, web_port=web_port)
 
-    def build_pipeline(index):
-        return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics, index=index)
+    def build_pipeline(index, changelog_topic):
+        return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics, index=index,
+                        changelog_topic=changelog_topic)
 
     pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
                              changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),

@@ -19,3 +19,14 @@ INTAKE_TO_ROUTED = Histogram(
 )
 ROUTED = Counter("civicflow_requests_routed_total", "Requests routed, by jurisdiction, agency and channel.",
                  ["jurisdiction", "agency", "channel"])
+
+_routed_children: dict[tuple[str, str, str], object] = {}
+
+
+def routed(*, jurisdiction: str, agency: str, channel: str):
+    """The ROUTED child for these labels (looked up once per label set: this runs for every request)."""
+    labels = (jurisdiction, agency, channel)
+    child = _routed_children.get(labels)
+    if child is None:
+        child = _routed_children[labels] = ROUTED.labels(*labels)
+    return child

@@ -10,6 +10,7 @@ class Emit:
     topic: str
     key: bytes | None
     value: bytes
+    partition: int | None = None  # None: the producer's partitioner chooses by key
 
 
 @dataclass(slots=True)

@@ -42,7 +42,7 @@ def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes
 
 
 def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: datetime) -> dict:
-    """A RequestRouted record with contact details; `without_contact` strips them for agencies."""
+    """A RequestRouted record with contact details (the pipeline writes agencies' copies without them)."""
     details = {name: submission[name] for name in _DETAIL_FIELDS}
     details.update(service_code=submission["service_code"], service_name=service.service_name,
                    service_group=service.group)
@@ -57,8 +57,3 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: d
         "enrichment": enrichment,
         "routing": routing,
     }
-
-
-def without_contact(record: dict) -> dict:
-    """The same record for readers that must not see personal contact details."""
-    return {**record, "contact": None}

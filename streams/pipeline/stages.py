@@ -4,11 +4,11 @@ Fusing the stages keeps one topic hop between intake and the agency (each hop co
 """
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 import structlog
-from structlog.contextvars import bound_contextvars
 
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
@@ -40,22 +40,34 @@ class Pipeline:
     """Turns one raw intake record into its outcome and the records to send."""
 
     def __init__(self, *, jurisdictions: Mapping, codec: contract_codec.Codec, topics: contract_topics.Topics,
-                 index: pipeline_index.IntakeIndex, clock: Callable[[], datetime] = utc_now) -> None:
+                 index: pipeline_index.IntakeIndex, changelog_topic: str | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.jurisdictions = jurisdictions
         self.codec = codec
         self.topics = topics
         self.index = index
+        self.changelog_topic = changelog_topic
         self.clock = clock
 
     def process(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
-        """Never raises: what cannot be decoded or processed is dead-lettered with its raw bytes."""
+        """Never raises: what cannot be decoded or processed is dead-lettered with its raw bytes.
+
+        The outcome's emits end with the index writes, bound for the changelog partition of the input's.
+        """
+        outcome = self._outcome(key=key, value=value, source=source)
+        changes = self.index.drain()
+        if changes and self.changelog_topic:
+            outcome.emits.extend(Emit(self.changelog_topic, json.dumps(k).encode(), json.dumps(v).encode(),
+                                      source[1]) for k, v in changes)
+        return outcome
+
+    def _outcome(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
         try:
             submission = self.codec.decode(contract_schemas.SUBMITTED, value)
         except contract_exceptions.DecodeError as error:
             return self._dead_letter(key=key, value=value, source=source, code=error.code, reason=str(error))
         try:
-            with bound_contextvars(request_id=submission["request_id"]):
-                return self._accept_or_reject(submission, key, source)
+            return self._accept_or_reject(submission, key, source)
         except Exception as error:  # a poison message must never stop the agent
             log.exception("processing_failed", request_id=submission.get("request_id"))
             return self._dead_letter(key=key, value=value, source=source, code="processing_error",
@@ -110,13 +122,15 @@ class Pipeline:
                                "channel": submission["channel"]})
 
     def _routed_emits(self, kind: str, topic: str, record: dict) -> list[Emit]:
+        """Routed topic with contact details, the agency or triage topic without (duplicates: no new work)."""
         key = record["request_id"].encode()
+        with_contact, without = self.codec.encode_variants(contract_schemas.ROUTED, record, field_name="contact",
+                                                           values=[record["contact"], None])
         emits = []
         if kind != "triage":
-            emits.append(Emit(self.topics.routed, key, self.codec.encode(contract_schemas.ROUTED, record)))
+            emits.append(Emit(self.topics.routed, key, with_contact))
         if kind != "duplicate":
-            value = self.codec.encode(contract_schemas.ROUTED, records.without_contact(record))
-            emits.append(Emit(topic, key, value))
+            emits.append(Emit(topic, key, without))
         return emits
 
     def _duplicate_of(self, submission: dict, jurisdiction, at_ms: int) -> str | None:

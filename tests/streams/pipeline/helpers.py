@@ -21,16 +21,12 @@ def read_all(*, bootstrap: str, names: list[str], until, timeout_s: float, settl
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
     consumer.assign([TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())])
     consumer.seek_to_beginning()
-    seen, deadline, quiet_since = [], time.monotonic() + timeout_s, None
+    seen, deadline, last_new = [], time.monotonic() + timeout_s, time.monotonic()
     while time.monotonic() < deadline:
-        batch = consumer.poll(timeout_ms=200)
-        fresh = [m for records in batch.values() for m in records]
+        fresh = [m for records in consumer.poll(timeout_ms=200).values() for m in records]
         seen.extend(fresh)
-        if fresh or not until(seen):
-            quiet_since = None
-            continue
-        quiet_since = quiet_since or time.monotonic()
-        if time.monotonic() - quiet_since >= settle_s:
+        last_new = time.monotonic() if fresh else last_new
+        if until(seen) and time.monotonic() - last_new >= settle_s:
             break
     consumer.close()
     return seen

@@ -10,13 +10,13 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.pipeline import agents as pipeline_agents
-from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
 
 CODEC = contract_codec.from_settings(None)
 TOPICS = contract_topics.Topics()
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+CHANGELOG = TOPICS.changelog(app_id="civicflow-unit", table="intake_index")
 
 
 class ListSink:
@@ -40,12 +40,12 @@ def agent_and_sink(jurisdictions, tmp_path):
     app = stream_app.create_app(settings)
     sink = ListSink()
 
-    def build_pipeline(_table_index):
-        index = pipeline_index.IntakeIndex({}, idempotency_window_ms=24 * 3_600_000)
-        return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index, clock=lambda: NOW)
+    def build_pipeline(index, changelog_topic):
+        return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index,
+                        changelog_topic=changelog_topic, clock=lambda: NOW)
 
     agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
-                                     changelog_topic=TOPICS.changelog(app_id="civicflow-unit", table="intake_index"),
+                                     changelog_topic=CHANGELOG,
                                      idempotency_window_s=86400, sink=sink)
     return agent, sink
 
@@ -70,9 +70,9 @@ async def test_a_valid_request_reaches_its_agency_and_the_routed_topic(agent_and
     agent, sink = agent_and_sink
     async with agent.test_context() as context:
         await context.put(**_put_args(_submission()))
-    topics = sorted(emit.topic for emit in sink.sent)
-    assert topics == sorted([TOPICS.routed, TOPICS.work(jurisdiction_id="nyc", agency="DOT")])
-    work = next(e for e in sink.sent if e.topic != TOPICS.routed)
+    outputs = [emit for emit in sink.sent if emit.topic != CHANGELOG]
+    assert sorted(e.topic for e in outputs) == sorted([TOPICS.routed, TOPICS.work(jurisdiction_id="nyc", agency="DOT")])
+    work = next(e for e in outputs if e.topic != TOPICS.routed)
     record = CODEC.decode(contract_schemas.ROUTED, work.value)
     assert record["routing"]["agency"] == "DOT" and record["routing"]["rule"] == "dot"
     assert record["contact"] is None, "agencies never see the contact details"
@@ -91,7 +91,7 @@ async def test_poison_input_is_dead_lettered_and_the_agent_keeps_going(agent_and
     dead = [CODEC.decode(contract_schemas.DEAD_LETTER, e.value) for e in sink.sent[:2]]
     assert [d["reason_code"] for d in dead] == ["malformed_avro", "unknown_magic_byte"]
     assert dead[1]["value"] == b"not avro at all"
-    assert {e.key for e in sink.sent[2:]} == {b"after-poison"}
+    assert {e.key for e in sink.sent[2:] if e.topic != CHANGELOG} == {b"after-poison"}
 
 
 async def test_an_invalid_request_is_rejected_with_every_reason(agent_and_sink):
@@ -111,5 +111,17 @@ async def test_the_same_input_twice_yields_the_same_event_ids(agent_and_sink):
     async with agent.test_context() as context:
         await context.put(**_put_args(_submission()))
         await context.put(**_put_args(_submission()))
-    ids = [CODEC.decode(contract_schemas.ROUTED, e.value)["event_id"] for e in sink.sent]
+    ids = [CODEC.decode(contract_schemas.ROUTED, e.value)["event_id"] for e in sink.sent if e.topic != CHANGELOG]
     assert len(ids) == 4 and len(set(ids)) == 1
+
+
+async def test_index_writes_go_to_the_changelog_partition_of_the_input(agent_and_sink):
+    agent, sink = agent_and_sink
+    async with agent.test_context() as context:
+        await context.put(**_put_args(_submission(idempotency_key="k-9")), partition=3)
+        await context.put(**_put_args(_submission(request_id="r-2", idempotency_key="k-9")), partition=3)
+    state = [e for e in sink.sent if e.topic == CHANGELOG]
+    assert {e.partition for e in state} == {3}
+    assert b'"idem|nyc|k-9"' in {e.key for e in state}
+    rejected = CODEC.decode(contract_schemas.REJECTED, next(e for e in sink.sent if e.topic == TOPICS.rejected).value)
+    assert rejected["original_request_id"] == "r-1", "the second use of the key names the first request"

@@ -1,0 +1,154 @@
+"""Two workers share the intake partitions; one is SIGKILLed mid-stream and replaced. No request is lost, and
+after de-duplication by event id each ends where a clean, uninterrupted run puts it."""
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from services.bench import workload
+from services.sdk.consumer import AgencyConsumer
+from services.sdk.producer import RequestProducer
+from streams import worker as stream_worker
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.pipeline import index as pipeline_index
+from streams.pipeline.stages import Pipeline
+from tests.streams.pipeline import helpers
+
+pytestmark = pytest.mark.integration
+
+REQUESTS = 3000
+RATE = 300.0  # per second: the stream runs for ~10 s, long enough to kill a worker in the middle of it
+
+
+def _expected_places(jurisdictions, records, topics) -> dict[str, str]:
+    """Where an uninterrupted pipeline puts each request (it is deterministic given the input order)."""
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000)
+    pipeline = Pipeline(jurisdictions=jurisdictions, codec=helpers.CODEC, topics=topics, index=index)
+    places = {}
+    for n, record in enumerate(records):
+        key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
+        outcome = pipeline.process(key=key, value=helpers.CODEC.encode(contract_schemas.SUBMITTED, record),
+                                   source=("intake", 0, n))
+        places[record["request_id"]] = "duplicate" if outcome.kind == "duplicate" else next(
+            e.topic for e in outcome.emits if e.topic != topics.routed)
+    return places
+
+
+def _produce(*, bootstrap: str, topics, records, progress: list) -> None:
+    with RequestProducer(bootstrap_servers=bootstrap, topics=topics, codec=helpers.CODEC) as producer:
+        start = time.monotonic()
+        for n, record in enumerate(records):
+            time.sleep(max(0.0, start + n / RATE - time.monotonic()))
+            producer.send_record(record)
+            progress.append(n)
+
+
+def test_a_killed_worker_loses_nothing_and_each_request_is_routed_once(platform_settings, start_worker, broker):
+    settings = platform_settings()
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    records = workload.requests(jurisdiction=jurisdictions["nyc"], count=REQUESTS, seed=3)
+    for record in records:
+        record["idempotency_key"] = None  # the workload's keys are unique anyway; keep the oracle simple
+    expected = _expected_places(jurisdictions, records, topics)
+    names = helpers.output_topics(topics, jurisdictions["nyc"].agencies())
+    stream_worker.ensure_topics(settings, jurisdictions)
+
+    doomed = start_worker(settings, "doomed")
+    start_worker(settings, "survivor")
+    sent: list[int] = []
+    producer = threading.Thread(target=_produce, kwargs=dict(bootstrap=broker.bootstrap_servers, topics=topics,
+                                                             records=records, progress=sent))
+    producer.start()
+    in_flight = len(helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=60, settle_s=0,
+                                     until=lambda seen: len(seen) >= REQUESTS // 4))
+    doomed.kill()
+    start_worker(settings, "replacement")
+    producer.join()
+    assert 0 < in_flight < REQUESTS, "the worker died mid-stream"
+
+    messages = helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=180, settle_s=5,
+                                until=lambda seen: len({m.key for m in seen}) >= REQUESTS)
+    events = helpers.decoded(messages)
+    places = helpers.places_by_request(events, topics)
+    assert set(places) == set(expected), "no request lost, none invented"
+    assert {rid: found for rid, found in places.items() if len(found) != 1} == {}
+    assert {rid: found[0] for rid, found in places.items()} == expected
+
+    raw = Counter((topic, record["event_id"]) for topic, record in events)
+    print(f"redelivered events before de-duplication: {sum(n - 1 for n in raw.values())} of {len(events)}")
+
+    busiest = Counter(p for p in expected.values() if p.startswith(f"{settings.topic_prefix}work.")).most_common(1)
+    topic, count = busiest[0]
+    consumer = AgencyConsumer(bootstrap_servers=broker.bootstrap_servers, topic=topic,
+                              group_id=f"{settings.app_id}-agency", codec=helpers.CODEC)
+    try:
+        handed = [r["request_id"] for r in consumer.requests(idle_timeout_s=5)]
+    finally:
+        consumer.close()
+    assert len(handed) == count and len(set(handed)) == count, "the agency SDK hands each request over once"
+
+
+def _rejections_and_links(events, topics) -> dict[str, str]:
+    """Request id → the request its outcome points at: the original of an idempotency key or a duplicate."""
+    links = {}
+    for topic, record in events:
+        if topic == topics.rejected:
+            links[record["request_id"]] = f"key of {record['original_request_id']}"
+        elif topic == topics.routed and record["enrichment"]["duplicate_of"]:
+            links[record["request_id"]] = f"duplicate of {record['enrichment']['duplicate_of']}"
+    return links
+
+
+def test_idempotency_keys_and_open_requests_survive_a_killed_worker(platform_settings, start_worker, broker):
+    settings = platform_settings()
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    names = helpers.output_topics(topics, jurisdictions["nyc"].agencies())
+    stream_worker.ensure_topics(settings, jurisdictions)
+    originals = workload.requests(jurisdiction=jurisdictions["nyc"], count=300, seed=5)
+    for n, record in enumerate(originals):
+        record["idempotency_key"] = f"key-{n}"
+    resubmitted = [{**r, "request_id": f"again-{n}"} for n, r in enumerate(originals[:150])]
+    nearby = [{**r, "request_id": f"nearby-{n}", "idempotency_key": None,
+               "submitted_at": r["submitted_at"] + timedelta(minutes=30)}
+              for n, r in enumerate(originals[150:])]
+    expected = {rid: link for rid, link in _rejections_and_links(
+        _in_process(jurisdictions, topics, originals + resubmitted + nearby), topics).items()
+        if rid.startswith(("again-", "nearby-"))}
+    assert len(expected) >= 250, "most follow-ups point at an original"
+
+    first = start_worker(settings, "first")
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+        for record in originals:  # one burst: the changelog is written in batches
+            producer.send_record(record)
+    helpers.read_all(bootstrap=broker.bootstrap_servers, names=[topics.routed], timeout_s=90, settle_s=3,
+                     until=lambda seen: len({m.key for m in seen}) >= len(originals))
+    first.kill()
+    start_worker(settings, "second")
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+        for record in resubmitted + nearby:
+            producer.send_record(record)
+    messages = helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=120, settle_s=3,
+                                until=lambda seen: len({m.key for m in seen}) >= len(originals) + 300)
+    actual = {rid: link for rid, link in _rejections_and_links(helpers.decoded(messages), topics).items()
+              if rid.startswith(("again-", "nearby-"))}
+    assert actual == expected
+
+
+def _in_process(jurisdictions, topics, records) -> list[tuple[str, dict]]:
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000)
+    pipeline = Pipeline(jurisdictions=jurisdictions, codec=helpers.CODEC, topics=topics, index=index)
+    events = []
+    for n, record in enumerate(records):
+        key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
+        outcome = pipeline.process(key=key, value=helpers.CODEC.encode(contract_schemas.SUBMITTED, record),
+                                   source=("intake", 0, n))
+        events += [(emit.topic, helpers.CODEC.decode(helpers.CODEC.subject_of(emit.value), emit.value))
+                   for emit in outcome.emits if emit.topic in (topics.routed, topics.rejected)]
+    return events
