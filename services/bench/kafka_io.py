@@ -1,0 +1,64 @@
+"""Bench plumbing: load a topic, wait until a consumer group has committed all of it, read topics afterwards.
+
+Nothing reads the outputs while a worker is measured: on two cores a concurrent reader takes CPU from it.
+"""
+
+import time
+from collections import Counter
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+
+
+def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> dict[int, int]:
+    """Produce every (key, value) and wait for the acknowledgements; returns {partition: end offset}."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=262144, acks=1)
+    futures = [producer.send(topic, key=key, value=value) for key, value in items]
+    producer.flush()
+    ends: Counter = Counter()
+    for future in futures:
+        meta = future.get(timeout=60)
+        ends[meta.partition] = max(ends[meta.partition], meta.offset + 1)
+    producer.close()
+    return dict(ends)
+
+
+def wait_consumed(*, bootstrap: str, group: str, topic: str, ends: dict[int, int], timeout_s: float) -> None:
+    """Block until the group's committed offsets reach `ends` on every partition of the topic."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="civicflow-bench")
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            committed = admin.list_group_offsets({group: None}).get(group, {})
+            done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic}
+            if all(done.get(partition, -1) >= end for partition, end in ends.items()):
+                return
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    raise RuntimeError(f"group {group} did not consume {topic} within {timeout_s} s")
+
+
+def read_all(*, bootstrap: str, topics: list[str], expected: int, timeout_s: float) -> list:
+    """Every record of the topics from the beginning, once at least `expected` arrived and 1 s passed quietly."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20,
+                             max_partition_fetch_bytes=8 * 1024 * 1024)
+    consumer.assign([TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())])
+    consumer.seek_to_beginning()
+    seen, deadline, quiet_since = [], time.monotonic() + timeout_s, time.monotonic()
+    while time.monotonic() < deadline:
+        batch = [m for records in consumer.poll(timeout_ms=200).values() for m in records]
+        seen.extend(batch)
+        quiet_since = time.monotonic() if batch else quiet_since
+        if len(seen) >= expected and time.monotonic() - quiet_since > 1.0:
+            break
+    consumer.close()
+    if len(seen) < expected:
+        raise RuntimeError(f"only {len(seen)} of {expected} records arrived on {topics} in {timeout_s} s")
+    return seen
+
+
+def rate(messages: list) -> float:
+    """Records per second between the first and the last record's timestamp (set by the writing worker)."""
+    stamps = sorted(m.timestamp for m in messages)
+    return (len(stamps) - 1) / max((stamps[-1] - stamps[0]) / 1000.0, 1e-3)
