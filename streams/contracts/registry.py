@@ -64,7 +64,10 @@ class HttpRegistry:
     def id_for(self, subject: str) -> int:
         if subject not in self._ids:
             schema = contract_schemas.current()[subject]
-            answer = self._call("POST", f"/subjects/{subject}/versions", {"schema": json.dumps(schema)})
+            try:
+                answer = self._call("POST", f"/subjects/{subject}/versions", {"schema": json.dumps(schema)})
+            except urllib.error.HTTPError as error:  # 409: incompatible with the registered versions
+                raise exceptions.RegistryError(f"registering {subject}: HTTP {error.code} {error.reason}") from None
             self._ids[subject] = answer["id"]
             self._schemas[answer["id"]] = schema
         return self._ids[subject]
@@ -73,8 +76,10 @@ class HttpRegistry:
         if schema_id not in self._schemas:
             try:
                 answer = self._call("GET", f"/schemas/ids/{schema_id}", None)
-            except exceptions.RegistryError as error:
-                raise exceptions.UnknownSchemaId(f"schema id {schema_id}: {error}") from None
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    raise exceptions.UnknownSchemaId(f"schema id {schema_id} is not in the registry") from None
+                raise exceptions.RegistryError(f"GET /schemas/ids/{schema_id}: HTTP {error.code}") from None
             self._schemas[schema_id] = json.loads(answer["schema"])
         return self._schemas[schema_id]
 
@@ -85,6 +90,8 @@ class HttpRegistry:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.loads(response.read())
+        except urllib.error.HTTPError:
+            raise  # the caller tells "no such schema" (404) from a failing registry
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise exceptions.RegistryError(f"{method} {path}: {error}") from None
 

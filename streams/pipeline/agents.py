@@ -4,12 +4,15 @@ Events are taken in small batches (at most BATCH_MAX, waiting at most BATCH_WITH
 saves Faust's per-event agent overhead; each event is still processed, sent and acknowledged on its own terms.
 """
 
+import asyncio
+import itertools
 import time
 
 import faust
 import structlog
 from structlog.contextvars import bound_contextvars
 
+from streams.contracts import exceptions as contract_exceptions
 from streams.observability import metrics
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
@@ -17,6 +20,7 @@ from streams.pipeline.stages import Pipeline
 AGENT = "intake"
 BATCH_MAX = 500
 BATCH_WITHIN_S = 0.005
+REGISTRY_RETRY_MAX_S = 10.0
 log = structlog.get_logger(__name__)
 
 
@@ -60,11 +64,22 @@ async def handle(*, event, pipeline: Pipeline, sink) -> None:
     message = event.message
     _IN.inc()
     with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
-        outcome = pipeline.process(key=message.key, value=message.value,
-                                   source=(message.topic, message.partition, message.offset))
+        outcome = await _process(pipeline, message)
         for emit in outcome.emits:
             await sink.send(emit)
         _observe(outcome, message)
+
+
+async def _process(pipeline: Pipeline, message):
+    """The outcome; while the schema registry cannot be reached, wait and try again (the input is not at fault)."""
+    for attempt in itertools.count():
+        try:
+            return pipeline.process(key=message.key, value=message.value,
+                                    source=(message.topic, message.partition, message.offset))
+        except contract_exceptions.RegistryError as error:
+            delay = min(REGISTRY_RETRY_MAX_S, 0.1 * 2 ** attempt)
+            log.warning("schema_registry_unavailable", error=str(error), retry_in_s=delay)
+            await asyncio.sleep(delay)
 
 
 _IN = metrics.EVENTS_IN.labels(AGENT)

@@ -50,7 +50,8 @@ class Pipeline:
         self.clock = clock
 
     def process(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
-        """Never raises: what cannot be decoded or processed is dead-lettered with its raw bytes.
+        """What cannot be decoded or processed is dead-lettered with its raw bytes; the only error raised is
+        RegistryError (the schema registry cannot be reached), after which the same input can be processed again.
 
         The outcome's emits end with the index writes, bound for the changelog partition of the input's.
         """
@@ -68,6 +69,8 @@ class Pipeline:
             return self._dead_letter(key=key, value=value, source=source, code=error.code, reason=str(error))
         try:
             return self._accept_or_reject(submission, key, source)
+        except contract_exceptions.RegistryError:
+            raise  # the registry is down, not the input bad: the agent retries
         except Exception as error:  # a poison message must never stop the agent
             log.exception("processing_failed", request_id=submission.get("request_id"))
             return self._dead_letter(key=key, value=value, source=source, code="processing_error",

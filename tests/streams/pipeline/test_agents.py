@@ -1,11 +1,14 @@
 """The intake agent under Faust's test_context: no broker, every input ends in exactly one emitted place."""
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from streams import app as stream_app
 from streams.contracts import codec as contract_codec
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import registry as contract_registry
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
@@ -125,3 +128,39 @@ async def test_index_writes_go_to_the_changelog_partition_of_the_input(agent_and
     assert b'"idem|nyc|k-9"' in {e.key for e in state}
     rejected = CODEC.decode(contract_schemas.REJECTED, next(e for e in sink.sent if e.topic == TOPICS.rejected).value)
     assert rejected["original_request_id"] == "r-1", "the second use of the key names the first request"
+
+
+class FlakyRegistry:
+    """The pinned registry, unreachable for the first `failures` lookups."""
+
+    def __init__(self, failures: int) -> None:
+        self.inner = contract_registry.PinnedRegistry.from_repository()
+        self.failures = failures
+
+    def id_for(self, subject: str) -> int:
+        return self.inner.id_for(subject)
+
+    def schema_for(self, schema_id: int) -> dict:
+        if self.failures:
+            self.failures -= 1
+            raise contract_exceptions.RegistryError("connection refused")
+        return self.inner.schema_for(schema_id)
+
+
+async def test_an_unreachable_registry_delays_the_event_instead_of_dead_lettering_it(jurisdictions, tmp_path):
+    app = stream_app.create_app(Settings(kafka_bootstrap_servers="127.0.0.1:1", data_dir=tmp_path, app_id="flaky"))
+    sink, flaky = ListSink(), contract_codec.Codec(registry=FlakyRegistry(failures=2))
+
+    def build_pipeline(index, changelog_topic):
+        return Pipeline(jurisdictions=jurisdictions, codec=flaky, topics=TOPICS, index=index, clock=lambda: NOW)
+
+    agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
+                                     changelog_topic="flaky.changelog", idempotency_window_s=86400, sink=sink)
+    async with agent.test_context() as context:
+        await context.put(**_put_args(_submission()))
+        for _ in range(50):  # the agent backs off 0.1 s, then 0.2 s
+            if sink.sent:
+                break
+            await asyncio.sleep(0.05)
+    assert TOPICS.dead_letter not in {e.topic for e in sink.sent}
+    assert TOPICS.routed in {e.topic for e in sink.sent}
