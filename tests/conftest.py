@@ -1,13 +1,16 @@
 """Shared fixtures: one real embedded broker per test session; unique topics and groups per test."""
 
 import itertools
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.broker import service as broker_service
 from services.launcher import service as launcher
@@ -72,6 +75,15 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def metrics(self) -> dict[tuple[str, tuple], float]:
+        """The worker's /metrics samples, {(sample name, sorted label items): value}."""
+        started = next(json.loads(line) for line in self.log().splitlines()
+                       if line.startswith("{") and '"worker_starting"' in line)
+        with urllib.request.urlopen(started["metrics"], timeout=5) as response:
+            text = response.read().decode()
+        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_every_submission_ends_in_exactly_one_place(platform_settings, start_wor
     raw = [b"\x00\x00\x00\x00\x01garbage-%d" % n for n in range(20)] + [b"{\"json\": %d}" % n for n in range(10)] + [
         b"\x00\x00\x00\x27\x10" + b"unknown schema %d" % n for n in range(10)]
 
-    start_worker(settings)
+    worker = start_worker(settings)
     with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics,
                          codec=helpers.CODEC) as producer:
         for request in submitted:
@@ -124,3 +124,15 @@ def test_every_submission_ends_in_exactly_one_place(platform_settings, start_wor
     assert all(r["routing"]["rule"] for r in work)
     located = [r for r in work if r["request"]["lat"] is not None]
     assert all(r["enrichment"]["districts"].get("borough") for r in located)
+
+    counted = worker.metrics()
+    agent = (("agent", "intake"),)
+    assert counted[("civicflow_agent_events_in_total", agent)] == total
+    outcomes = {"routed": sum(1 for p in prefixed.values() if p.startswith(settings.topic_prefix)),
+                "triage": sum(1 for p in expected.values() if p == "triage"),
+                "duplicate": sum(1 for p in expected.values() if p == "duplicate"),
+                "rejected": sum(1 for p in expected.values() if p == "rejected"), "dead_lettered": len(raw)}
+    for outcome, count in outcomes.items():
+        assert counted[("civicflow_agent_events_out_total", (("agent", "intake"), ("outcome", outcome)))] == count
+    assert sum(v for (name, _), v in counted.items() if name == "civicflow_agent_events_dead_lettered_total") == 40
+    assert counted[("civicflow_agent_last_processed_timestamp_seconds", agent)] > 0
