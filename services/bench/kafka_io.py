@@ -6,8 +6,10 @@ Nothing reads the outputs while a worker is measured: on two cores a concurrent 
 import time
 from collections import Counter
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
+
+from services.sdk import consumer as sdk_consumer
 
 
 def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> dict[int, int]:
@@ -41,18 +43,8 @@ def wait_consumed(*, bootstrap: str, group: str, topic: str, ends: dict[int, int
 
 def read_all(*, bootstrap: str, topics: list[str], expected: int, timeout_s: float) -> list:
     """Every record of the topics from the beginning, once at least `expected` arrived and 1 s passed quietly."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20,
-                             max_partition_fetch_bytes=8 * 1024 * 1024)
-    consumer.assign([TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())])
-    consumer.seek_to_beginning()
-    seen, deadline, quiet_since = [], time.monotonic() + timeout_s, time.monotonic()
-    while time.monotonic() < deadline:
-        batch = [m for records in consumer.poll(timeout_ms=200).values() for m in records]
-        seen.extend(batch)
-        quiet_since = time.monotonic() if batch else quiet_since
-        if len(seen) >= expected and time.monotonic() - quiet_since > 1.0:
-            break
-    consumer.close()
+    seen = sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=topics, timeout_s=timeout_s,
+                                   until=lambda messages: len(messages) >= expected)
     if len(seen) < expected:
         raise RuntimeError(f"only {len(seen)} of {expected} records arrived on {topics} in {timeout_s} s")
     return seen

@@ -35,6 +35,26 @@ def _decode(codec: contract_codec.Codec, message) -> Delivered:
                      error, None if record is not None else message.value)
 
 
+def read_until(*, bootstrap_servers: str, topics: list[str], until, timeout_s: float, settle_s: float = 1.0) -> list:
+    """Raw messages of the topics from the beginning, once `until(messages)` holds and nothing new came for
+    settle_s (or when timeout_s has passed). No consumer group: for tests, benchmarks and operators' scripts."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20,
+                             max_partition_fetch_bytes=8 * 1024 * 1024)
+    consumer.assign([TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())])
+    consumer.seek_to_beginning()
+    seen, deadline, last_new = [], time.monotonic() + timeout_s, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            fresh = [m for records in consumer.poll(timeout_ms=200).values() for m in records]
+            seen.extend(fresh)
+            last_new = time.monotonic() if fresh else last_new
+            if until(seen) and time.monotonic() - last_new >= settle_s:
+                break
+    finally:
+        consumer.close()
+    return seen
+
+
 class TopicReader:
     """Reads a topic from the beginning (or from now), without a consumer group, decoding each record."""
 

@@ -1,10 +1,8 @@
 """Reading every output topic of a test platform and grouping the events by request."""
 
-import time
 from collections import defaultdict
 
-from kafka import KafkaConsumer, TopicPartition
-
+from services.sdk import consumer as sdk_consumer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 
@@ -18,18 +16,8 @@ def output_topics(topics: contract_topics.Topics, agencies: list[str]) -> list[s
 
 def read_all(*, bootstrap: str, names: list[str], until, timeout_s: float, settle_s: float = 2.0) -> list:
     """Read the topics from the beginning until `until(messages)` holds and nothing new came for settle_s."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
-    consumer.assign([TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())])
-    consumer.seek_to_beginning()
-    seen, deadline, last_new = [], time.monotonic() + timeout_s, time.monotonic()
-    while time.monotonic() < deadline:
-        fresh = [m for records in consumer.poll(timeout_ms=200).values() for m in records]
-        seen.extend(fresh)
-        last_new = time.monotonic() if fresh else last_new
-        if until(seen) and time.monotonic() - last_new >= settle_s:
-            break
-    consumer.close()
-    return seen
+    return sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=names, until=until, timeout_s=timeout_s,
+                                   settle_s=settle_s)
 
 
 def decoded(messages: list) -> list[tuple[str, dict]]:
