@@ -80,6 +80,8 @@ class Service(_Model):
     agency: str
     attributes: list[Attribute] = []
     duplicates: DuplicateSettings | None | Literal["default"] = "default"
+    location_required: bool = Field(default=True, description="false: the service is about an account or a "
+                                    "document, not a place, and a request without a location is accepted")
 
     @property
     def metadata(self) -> bool:

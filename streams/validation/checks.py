@@ -24,8 +24,8 @@ def validate(*, submission: Mapping, jurisdictions: Mapping, key: bytes | None, 
         known = ", ".join(sorted(jurisdictions))
         return reasons + [Reason("unknown_jurisdiction", f"unknown jurisdiction_id "
                                  f"{submission['jurisdiction_id']!r}; known: {known}", "jurisdiction_id")]
-    reasons += _location(submission, jurisdiction)
     service = jurisdiction.services.get(submission["service_code"])
+    reasons += _location(submission, jurisdiction, required=service is None or service.location_required)
     if service is None:
         reasons.append(Reason("unknown_service_code", f"service_code {submission['service_code']!r} is not in "
                               f"the {jurisdiction.id} catalog", "service_code"))
@@ -70,10 +70,10 @@ def _text(submission: Mapping) -> list[Reason]:
     return reasons
 
 
-def _location(submission: Mapping, jurisdiction) -> list[Reason]:
+def _location(submission: Mapping, jurisdiction, *, required: bool) -> list[Reason]:
     lat, lon = submission["lat"], submission["long"]
     if lat is None and lon is None:
-        if submission["address_string"] or submission["address_id"]:
+        if submission["address_string"] or submission["address_id"] or not required:
             return []
         return [Reason("location_missing", "give lat and long, address_string or address_id", "lat")]
     if lat is None or lon is None:

@@ -127,3 +127,11 @@ def test_a_missing_key_is_a_mismatch(jurisdictions):
 
 def test_expected_key_is_jurisdiction_and_service():
     assert validation_checks.expected_key(submission()) == b"nyc:street-sign-missing"
+
+
+def test_a_service_about_an_account_needs_no_location(jurisdictions):
+    no_place = {"lat": None, "long": None, "address_string": None, "address_id": None}
+    account = reasons_for(jurisdictions, service_code="dof-parking-payment-issue", attributes={}, **no_place)
+    place = reasons_for(jurisdictions, **no_place)
+    assert "location_missing" not in {r.code for r in account}
+    assert "location_missing" in {r.code for r in place}
