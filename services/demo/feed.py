@@ -14,6 +14,7 @@ from services.sdk import exceptions as sdk_exceptions
 
 log = structlog.get_logger(__name__)
 
+_FIRST_NAMES = ("Ana", "Luis", "Mei", "Kwame", "Olga", "Sam", "Priya", "Jamal")
 _OUTSIDE = {"lat": 39.9526, "long": -75.1652}  # Philadelphia City Hall
 
 
@@ -30,9 +31,9 @@ def _outside(request):
     request.pop("address_string", None)
 
 
-def _no_location(request):
-    for name in ("lat", "long", "address_string", "address_id"):
-        request.pop(name, None)
+def _half_location(request):
+    request["lat"] = 40.7128
+    request.pop("long", None)
 
 
 def _bad_media(request):
@@ -47,7 +48,14 @@ def _too_long(request):
     request["description"] = "pothole " * 600
 
 
-BREAKERS = (_unknown_service, _html, _outside, _no_location, _bad_media, _bad_attribute, _too_long)
+BREAKERS = (_unknown_service, _html, _outside, _half_location, _bad_media, _bad_attribute, _too_long)
+
+
+def _locatable(row: dict, jurisdiction) -> bool:
+    request = nyc311.to_request(row, jurisdiction=jurisdiction)
+    service = jurisdiction.services.get(request["service_code"])
+    has_location = any(name in request for name in ("lat", "address_string", "address_id"))
+    return has_location or (service is not None and not service.location_required)
 
 
 class DemoFeed:
@@ -60,29 +68,38 @@ class DemoFeed:
         self.rate = rate
         self.broken_fraction = broken_fraction
         self.random = random.Random(seed)
-        self.rows = nyc311.read_rows()
+        # Rows that make a valid request: a few real rows have no location for a service that needs one.
+        self.rows = [row for row in nyc311.read_rows() if _locatable(row, jurisdiction)]
         self.sent = Counter()
-        self._recent_keys: list[str] = []
+        self._recent: list[dict] = []  # valid requests a frontend might send again (a retry, a double click)
 
     def next_request(self) -> tuple[str, dict | bytes]:
         """One demo item: ('valid'|'broken'|'resubmitted', request) or ('raw', bytes)."""
         roll = self.random.random()
         if roll < 0.01:
             return "raw", b"\x00\x00\x00" + self.random.randbytes(12)
-        if roll < 0.03 and self._recent_keys:
-            return "resubmitted", self._request(idempotency_key=self.random.choice(self._recent_keys))
+        if roll < 0.03 and self._recent:
+            return "resubmitted", dict(self.random.choice(self._recent))
         request = self._request(idempotency_key=str(uuid.uuid4()))
         if roll < 0.03 + self.broken_fraction:
             self.random.choice(BREAKERS)(request)
             return "broken", request
-        self._recent_keys = (self._recent_keys + [request["idempotency_key"]])[-50:]
+        self._recent = (self._recent + [dict(request)])[-50:]
         return "valid", request
 
     def _request(self, *, idempotency_key: str) -> dict:
         row = self.random.choice(self.rows)
         request = nyc311.shifted(row, jurisdiction=self.jurisdiction, now=datetime.now(timezone.utc))
         request["idempotency_key"] = idempotency_key
+        if self.random.random() < 0.4:
+            request.update(self._contact())
         return request
+
+    def _contact(self) -> dict:
+        """A made-up citizen (example.org addresses, 555-01xx numbers): shows where contact details flow."""
+        n = self.random.randrange(100)
+        return {"first_name": self.random.choice(_FIRST_NAMES), "email": f"resident{n}@example.org",
+                "phone": f"+1 212 555 01{n:02d}"}
 
     def submit_one(self) -> str:
         """Produce one item; returns its kind."""
