@@ -14,6 +14,9 @@ SUBMITTED = "civicflow.requests.ServiceRequestSubmitted"
 REJECTED = "civicflow.requests.RequestRejected"
 ROUTED = "civicflow.requests.RequestRouted"
 DEAD_LETTER = "civicflow.requests.DeadLetter"
+UPDATE = "civicflow.requests.StatusUpdate"
+LIFECYCLE = "civicflow.requests.LifecycleEvent"
+CLOCK_TICK = "civicflow.requests.ClockTick"
 
 
 def full_name(schema: dict) -> str:

@@ -43,6 +43,22 @@ class Topics:
     def triage(self) -> str:
         return f"{self.prefix}requests.triage"
 
+    @property
+    def updates(self) -> str:
+        return f"{self.prefix}requests.updates"
+
+    @property
+    def lifecycle(self) -> str:
+        return f"{self.prefix}requests.lifecycle"
+
+    @property
+    def clock(self) -> str:
+        return f"{self.prefix}requests.clock"
+
+    def escalations(self, *, jurisdiction_id: str, agency: str) -> str:
+        """The escalation queue of one agency, e.g. escalations.nyc.dot."""
+        return f"{self.prefix}escalations.{jurisdiction_id}.{_segment(agency)}"
+
     def changelog(self, *, app_id: str, table: str) -> str:
         """The changelog of a worker table; derives from the stable Faust app id, e.g. civicflow.intake_index.changelog."""
         return f"{self.prefix}{app_id}.{table}.changelog"
@@ -55,22 +71,36 @@ class Topics:
         """Every topic, given the agencies of each jurisdiction and the Faust app id (names the changelog)."""
         fixed = [
             TopicSpec(self.intake, "jurisdiction_id:service_code", contract_schemas.SUBMITTED,
-                      "frontends (SDK, `civicflow submit`, later the Open311 API)", "pipeline agent"),
-            TopicSpec(self.rejected, "request_id", contract_schemas.REJECTED, "pipeline agent",
-                      "submitting frontends, operators"),
-            TopicSpec(self.dead_letter, "the input's own key", contract_schemas.DEAD_LETTER, "pipeline agent",
-                      "operators"),
-            TopicSpec(self.routed, "request_id", contract_schemas.ROUTED, "pipeline agent",
-                      "platform-internal: SLA tracking, read model, citizen notifications (carries contact)"),
-            TopicSpec(self.triage, "request_id", contract_schemas.ROUTED, "pipeline agent",
-                      "city triage staff (no contact details)"),
+                      "frontends (SDK, `civicflow submit`, the Open311 API)", "intake agent"),
+            TopicSpec(self.rejected, "request_id", contract_schemas.REJECTED, "intake agent (submissions), "
+                      "lifecycle agent (updates)", "submitting frontends and agencies, operators"),
+            TopicSpec(self.dead_letter, "the input's own key", contract_schemas.DEAD_LETTER, "intake and "
+                      "lifecycle agents", "operators"),
+            TopicSpec(self.routed, "request_id", contract_schemas.ROUTED, "intake agent",
+                      "lifecycle agent; platform-internal readers only (read model, citizen notifications): "
+                      "carries contact details", compacted=True),
+            TopicSpec(self.triage, "request_id", contract_schemas.ROUTED, "intake agent",
+                      "city triage staff (no contact details); they route with a transferred update"),
+            TopicSpec(self.updates, "request_id", contract_schemas.UPDATE, "agencies (agency SDK, `civicflow "
+                      "update`, replays)", "lifecycle agent"),
+            TopicSpec(self.lifecycle, "request_id", contract_schemas.LIFECYCLE, "lifecycle agent",
+                      "agencies, the read model, citizen notifications, replay summaries (no contact details)"),
+            TopicSpec(self.clock, "none (one tick per partition)", contract_schemas.CLOCK_TICK,
+                      "`civicflow replay` (event-time runs only)", "lifecycle agent on event time"),
             TopicSpec(self.changelog(app_id=app_id, table="intake_index"), "idem|… and dup|… index keys (JSON)",
-                      None, "pipeline agent (Faust table changelog)", "pipeline agent, when it recovers a partition",
+                      None, "intake agent (Faust table changelog)", "intake agent, when it recovers a partition",
+                      compacted=True),
+            TopicSpec(self.changelog(app_id=app_id, table="lifecycle_state"), "request_id (JSON)", None,
+                      "lifecycle agent (Faust table changelog)", "lifecycle agent, when it recovers a partition",
                       compacted=True),
         ]
         work = [
             TopicSpec(self.work(jurisdiction_id=jid, agency=agency), "request_id", contract_schemas.ROUTED,
-                      "pipeline agent", f"agency {agency} (agency SDK; no contact details)")
+                      "intake agent; lifecycle agent for transfers", f"agency {agency} (agency SDK; no contact details)")
+            for jid, names in sorted(agencies.items()) for agency in names
+        ] + [
+            TopicSpec(self.escalations(jurisdiction_id=jid, agency=agency), "request_id", contract_schemas.LIFECYCLE,
+                      "lifecycle agent (SLA breaches)", f"agency {agency}'s supervisors")
             for jid, names in sorted(agencies.items()) for agency in names
         ]
         return fixed + work
