@@ -7,16 +7,22 @@ from streams.jurisdiction import models
 _LISTS = ("singlevaluelist", "multivaluelist")
 
 
+def known_names(*, config: models.JurisdictionFile, services: models.ServicesFile,
+                priority: models.PriorityFile) -> "Known":
+    """The names the jurisdiction's files define, for checking the files that use them."""
+    return Known(config=config, services=services, priority=priority)
+
+
 def cross_references(*, config: models.JurisdictionFile, services: models.ServicesFile,
                      routing: models.RoutingFile, priority: models.PriorityFile) -> list[str]:
     """Every problem found, as 'file: place: message' lines."""
-    known = _Known(config=config, services=services, priority=priority)
+    known = Known(config=config, services=services, priority=priority)
     problems = _boundary_problems(config) + _service_problems(services, known)
     problems += _routing_problems(routing, known) + _priority_problems(priority, known)
     return problems
 
 
-class _Known:
+class Known:
     """The names other files may refer to."""
 
     def __init__(self, *, config, services, priority) -> None:
@@ -40,7 +46,7 @@ def _boundary_problems(config: models.JurisdictionFile) -> list[str]:
     return problems
 
 
-def _service_problems(services: models.ServicesFile, known: _Known) -> list[str]:
+def _service_problems(services: models.ServicesFile, known: Known) -> list[str]:
     codes = [s.service_code for s in services.services]
     problems = [f"services.yaml: service_code {c!r} is defined twice" for c in _repeated(codes)]
     for service in services.services:
@@ -61,18 +67,18 @@ def _attribute_problems(where: str, attribute: models.Attribute) -> list[str]:
     return [f"{where}: value key {k!r} is defined twice" for k in _repeated(v.key for v in attribute.values)]
 
 
-def _routing_problems(routing: models.RoutingFile, known: _Known) -> list[str]:
+def _routing_problems(routing: models.RoutingFile, known: Known) -> list[str]:
     problems = [f"routing.yaml: rule name {n!r} is used twice" for n in _repeated(r.name for r in routing.rules)]
     for rule in routing.rules:
         if rule.agency not in known.agencies:
             problems.append(f"routing.yaml: {rule.name}: agency {rule.agency!r} is not in jurisdiction.yaml agencies")
-        problems += _condition_problems(f"routing.yaml: {rule.name}", rule.when, known)
+        problems += condition_problems(f"routing.yaml: {rule.name}", rule.when, known)
     if routing.default and routing.default.agency not in known.agencies:
         problems.append(f"routing.yaml: default: agency {routing.default.agency!r} is not in jurisdiction.yaml agencies")
     return problems
 
 
-def _priority_problems(priority: models.PriorityFile, known: _Known) -> list[str]:
+def _priority_problems(priority: models.PriorityFile, known: Known) -> list[str]:
     problems = [f"priority.yaml: level {n!r} is listed twice" for n in _repeated(priority.levels)]
     problems += [f"priority.yaml: rule name {n!r} is used twice" for n in _repeated(r.name for r in priority.rules)]
     if priority.default not in known.levels:
@@ -83,11 +89,11 @@ def _priority_problems(priority: models.PriorityFile, known: _Known) -> list[str
             problems.append(f"{where}: priority {rule.priority!r} is not one of the levels")
         if rule.when.priority is not None:
             problems.append(f"{where}: a priority rule cannot match on priority")
-        problems += _condition_problems(where, rule.when, known)
+        problems += condition_problems(where, rule.when, known)
     return problems
 
 
-def _condition_problems(where: str, when: models.Condition, known: _Known) -> list[str]:
+def condition_problems(where: str, when: models.Condition, known: Known) -> list[str]:
     checks = [("service_code", when.service_code, known.services), ("service_group", when.service_group, known.groups),
               ("priority", when.priority, known.levels), ("districts", when.districts, known.layers),
               ("attributes", when.attributes, known.attributes)]

@@ -12,6 +12,9 @@ from streams.jurisdiction import geography as jurisdiction_geography
 from streams.jurisdiction import models
 from streams.jurisdiction.compiled import Jurisdiction
 from streams.jurisdiction.exceptions import JurisdictionConfigError
+from streams.sla import checks as sla_checks
+from streams.sla import models as sla_models
+from streams.sla import policy as sla_policy
 
 FILES = {"jurisdiction.yaml": models.JurisdictionFile, "services.yaml": models.ServicesFile,
          "routing.yaml": models.RoutingFile, "priority.yaml": models.PriorityFile}
@@ -43,13 +46,30 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
                                                      routing=parsed["routing.yaml"],
                                                      priority=parsed["priority.yaml"])
     problems += _time_zone_problems(config.time_zone)
+    sla = _sla(directory, parsed, problems)
     layers = _layers(directory, config, problems)
     if problems:
         raise JurisdictionConfigError(_report(directory, problems))
     geography = jurisdiction_geography.Geography(layers=layers, extent=config.boundaries.extent,
                                                        tolerance_m=config.boundaries.tolerance_m)
+    compiled_sla = sla_policy.compile_sla(sla, time_zone=config.time_zone) if sla else sla_policy.NO_SLA
     return Jurisdiction(config=config, services=parsed["services.yaml"], routing=parsed["routing.yaml"],
-                        priority=parsed["priority.yaml"], geography=geography, directory=directory)
+                        priority=parsed["priority.yaml"], geography=geography, directory=directory,
+                        sla=compiled_sla)
+
+
+def _sla(directory: Path, parsed: dict, problems: list[str]) -> sla_models.SlaFile | None:
+    """sla.yaml when the jurisdiction has one (without it, requests have no SLA goals), checked."""
+    if not (directory / "sla.yaml").exists():
+        return None
+    before = len(problems)
+    sla = _parse(directory / "sla.yaml", sla_models.SlaFile, problems)
+    if sla is None or len(problems) > before:
+        return None
+    known = jurisdiction_checks.known_names(config=parsed["jurisdiction.yaml"], services=parsed["services.yaml"],
+                                            priority=parsed["priority.yaml"])
+    problems += sla_checks.problems(sla=sla, known=known)
+    return sla
 
 
 def _parse(path: Path, model: type[pydantic.BaseModel], problems: list[str]):
