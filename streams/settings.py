@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     idempotency_window_s: int = Field(default=24 * 3600, validation_alias="CIVICFLOW_IDEMPOTENCY_WINDOW_S",
                                       description="[CIVICFLOW_IDEMPOTENCY_WINDOW_S] how long an idempotency key "
                                       "is remembered (86400).")
+    clock: str = Field(default="processing", pattern="^(processing|event)$", validation_alias="CIVICFLOW_CLOCK",
+                       description="[CIVICFLOW_CLOCK] processing (live: SLA timers follow the wall clock) or event "
+                       "(replays: they follow the watermark of event times) (processing).")
+    timer_tick_s: float = Field(default=0.2, gt=0, validation_alias="CIVICFLOW_TIMER_TICK_S",
+                                description="[CIVICFLOW_TIMER_TICK_S] how often due SLA timers are fired (0.2).")
+    update_grace_s: float = Field(default=30.0, ge=0, validation_alias="CIVICFLOW_UPDATE_GRACE_S",
+                                  description="[CIVICFLOW_UPDATE_GRACE_S] how long an update for a request not "
+                                  "routed yet waits before it is rejected as unknown_request (30).")
+    closed_retention_days: float = Field(default=30.0, gt=0, validation_alias="CIVICFLOW_CLOSED_RETENTION_DAYS",
+                                         description="[CIVICFLOW_CLOSED_RETENTION_DAYS] how long a closed request "
+                                         "can still be reopened before the lifecycle agent forgets it (30).")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$", validation_alias="CIVICFLOW_LOG_FORMAT",
                             description="[CIVICFLOW_LOG_FORMAT] auto (console on a terminal, JSON otherwise), "
                             "json or console.")

@@ -12,6 +12,9 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.observability import logs
+from streams.lifecycle import agents as lifecycle_agents
+from streams.lifecycle import processor as lifecycle_processor
+from streams.lifecycle.processor import LifecycleProcessor
 from streams.pipeline import agents as pipeline_agents
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
@@ -47,8 +50,15 @@ def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
         compacted=frozenset(s.name for s in specs if s.compacted))
 
 
+def lifecycle_options(settings: Settings) -> lifecycle_processor.Options:
+    """How the lifecycle agent keeps time, from the settings."""
+    return lifecycle_processor.Options(event_time=settings.clock == "event",
+                                       park_grace_ms=int(settings.update_grace_s * 1000),
+                                       closed_retention_ms=int(settings.closed_retention_days * 86_400_000))
+
+
 def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
-    """The configured app with the intake agent and /metrics registered."""
+    """The configured app with the intake and lifecycle agents and /metrics registered."""
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
@@ -61,6 +71,11 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
     pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
                              changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),
                              idempotency_window_s=settings.idempotency_window_s)
+    lifecycle_changelog = topics.changelog(app_id=settings.app_id, table="lifecycle_state")
+    processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
+                                   changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
+    lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
+                              tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers)
 
     @app.page("/metrics")
     async def metrics_page(web, request):

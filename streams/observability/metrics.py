@@ -30,3 +30,6 @@ def routed(*, jurisdiction: str, agency: str, channel: str):
     if child is None:
         child = _routed_children[labels] = ROUTED.labels(*labels)
     return child
+
+TIMERS_OPEN = Gauge("civicflow_sla_timers_open", "SLA timers (next thresholds, parked updates, closed requests to "
+                    "forget) this worker holds for the partitions it owns.")

@@ -125,13 +125,12 @@ class Pipeline:
                                "channel": submission["channel"]})
 
     def _routed_emits(self, kind: str, topic: str, record: dict) -> list[Emit]:
-        """Routed topic with contact details, the agency or triage topic without (duplicates: no new work)."""
+        """Routed topic (every accepted request) with contact details, the agency or triage topic without
+        (duplicates: no new work)."""
         key = record["request_id"].encode()
         with_contact, without = self.codec.encode_variants(contract_schemas.ROUTED, record, field_name="contact",
                                                            values=[record["contact"], None])
-        emits = []
-        if kind != "triage":
-            emits.append(Emit(self.topics.routed, key, with_contact))
+        emits = [Emit(self.topics.routed, key, with_contact)]
         if kind != "duplicate":
             emits.append(Emit(topic, key, without))
         return emits

@@ -1,0 +1,185 @@
+"""The lifecycle agent: routed records, agency updates and clock ticks in; lifecycle events, escalations and
+update rejections out. A periodic timer fires due SLA timers; after a rebalance the timers of the partitions
+this worker owns are rebuilt from the recovered table.
+
+The routed, updates and clock topics are keyed by request id (clock ticks by partition) and have the same
+partition count, so one request's records meet in one partition and one worker.
+"""
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+import faust
+import structlog
+from structlog.contextvars import bound_contextvars
+
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import schemas as contract_schemas
+from streams.lifecycle import transfers as lifecycle_transfers
+from streams.lifecycle.archive import RoutedArchive
+from streams.lifecycle.processor import LifecycleProcessor, Result
+from streams.observability import metrics
+from streams.pipeline import records as pipeline_records
+from streams.pipeline.models import Emit
+
+AGENT = "lifecycle"
+BATCH_MAX = 500
+BATCH_WITHIN_S = 0.005
+log = structlog.get_logger(__name__)
+
+
+def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog_topic: str, tick_s: float,
+             bootstrap_servers: str | None, sink=None):
+    """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
+    in-memory data. `sink` receives what is sent: the app's producer unless a test gives its own."""
+    changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
+                          partitions=app.conf.topic_partitions, compacting=True, deleting=False)
+    table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
+                      changelog_topic=changelog)
+    processor.store = table.data
+    source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
+    sink = sink or _ProducerSink(app)
+    archive = RoutedArchive(bootstrap_servers=bootstrap_servers, topic=topics.routed) if bootstrap_servers else None
+    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive)
+
+    @app.agent(source, name=AGENT)
+    async def lifecycle(stream):
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            for event in events:
+                await handler.handle(event)
+
+    @app.timer(interval=tick_s, name="lifecycle-timers")
+    async def fire_due_timers():
+        await handler.tick()
+
+    @table.on_recover
+    async def rebuild_timers():
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed}
+        started = time.monotonic()
+        count = processor.rebuild(owned)
+        metrics.TIMERS_OPEN.set(count)
+        log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
+                 seconds=round(time.monotonic() - started, 3))
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender, revoked, **kwargs):
+        processor.revoke({tp.partition for tp in revoked if tp.topic == topics.routed})
+
+    @app.on_before_shutdown.connect
+    async def stop_archive(sender, **kwargs):
+        if archive is not None:
+            await archive.stop()
+
+    return lifecycle
+
+
+class _ProducerSink:
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def send(self, emit: Emit):
+        """Send; returns the future of the broker's acknowledgement."""
+        return await self.app.producer.send(emit.topic, emit.key, emit.value, emit.partition, None, None)
+
+
+class _Handler:
+    """Decodes one input, hands it to the processor and sends what comes back."""
+
+    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive) -> None:
+        self.processor = processor
+        self.topics = topics
+        self.sink = sink
+        self.archive = archive
+
+    async def handle(self, event) -> None:
+        message = event.message
+        _IN.inc()
+        with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
+            try:
+                result = self._process(message)
+            except contract_exceptions.DecodeError as error:
+                await self._dead_letter(message, error.code, str(error))
+                return
+            except contract_exceptions.RegistryError:
+                raise
+            except Exception as error:  # a poison message must never stop the agent
+                log.exception("lifecycle_processing_failed")
+                await self._dead_letter(message, "processing_error", f"{type(error).__name__}: {error}")
+                return
+            await self._send(result)
+            _observe(result)
+
+    async def tick(self) -> None:
+        """Fire due timers; their events are acknowledged by the broker before their state is written, so a
+        crash in between fires them again rather than losing them."""
+        result = self.processor.on_tick()
+        if result.events or result.state:
+            futures = [await self.sink.send(emit) for emit in result.events]
+            await asyncio.gather(*(f for f in futures if f is not None))
+            for emit in result.state:
+                await self.sink.send(emit)
+            _observe(result)
+        metrics.TIMERS_OPEN.set(len(self.processor.timers))
+
+    def _process(self, message) -> Result:
+        codec, topic = self.processor.codec, message.topic
+        if topic == self.topics.routed:
+            record = codec.decode(contract_schemas.ROUTED, message.value)
+            with bound_contextvars(request_id=record["request_id"]):
+                return self.processor.on_routed(record, partition=message.partition, offset=message.offset)
+        if topic == self.topics.updates:
+            update = codec.decode(contract_schemas.UPDATE, message.value)
+            update["occurred_at"] = int(update["occurred_at"].timestamp() * 1000)
+            with bound_contextvars(request_id=update["request_id"]):
+                return self.processor.on_update(update, partition=message.partition)
+        tick = codec.decode(contract_schemas.CLOCK_TICK, message.value)
+        if not self.processor.options.event_time:
+            return Result()
+        return self.processor.on_watermark(partition=message.partition,
+                                           watermark=int(tick["watermark"].timestamp() * 1000))
+
+    async def _send(self, result: Result) -> None:
+        for emit in result.events:
+            await self.sink.send(emit)
+        for transfer in result.transfers:
+            await self._transfer(transfer)
+        for emit in result.state:
+            await self.sink.send(emit)
+
+    async def _transfer(self, transfer) -> None:
+        if self.archive is None:
+            log.warning("transfer_without_archive", request_id=transfer.request_id)
+            return
+        partition, offset = transfer.routed_at
+        value = await self.archive.fetch(partition=partition, offset=offset, key=transfer.request_id.encode())
+        if value is None:
+            log.error("transfer_record_missing", request_id=transfer.request_id, to_agency=transfer.to_agency)
+            return
+        emit = lifecycle_transfers.work_for(codec=self.processor.codec, topics=self.topics, routed=value,
+                                           transfer=transfer, now=datetime.now(timezone.utc))
+        await self.sink.send(emit)
+
+    async def _dead_letter(self, message, code: str, reason: str) -> None:
+        metrics.DEAD_LETTERED.labels(AGENT, code).inc()
+        metrics.EVENTS_OUT.labels(AGENT, "dead_lettered").inc()
+        log.warning("dead_lettered", reason=code)
+        record = pipeline_records.dead_letter(source=(message.topic, message.partition, message.offset),
+                                              key=message.key, value=message.value, code=code, reason=reason,
+                                              now=datetime.now(timezone.utc))
+        value = self.processor.codec.encode(contract_schemas.DEAD_LETTER, record)
+        await self.sink.send(Emit(self.topics.dead_letter, message.key, value))
+
+
+_IN = metrics.EVENTS_IN.labels(AGENT)
+_LAST = metrics.LAST_PROCESSED.labels(AGENT)
+
+
+def _observe(result: Result) -> None:
+    _LAST.set(time.time())
+    for what, count in result.counts.items():
+        if what.startswith("rejected:"):
+            metrics.REJECTED.labels(AGENT, what.split(":", 1)[1]).inc(count)
+            metrics.EVENTS_OUT.labels(AGENT, "rejected").inc(count)
+        else:
+            metrics.EVENTS_OUT.labels(AGENT, what).inc(count)

@@ -1,0 +1,65 @@
+"""Which agency updates are legal from which status, and where they lead.
+
+Statuses: triage (no agency yet), open, acknowledged, in_progress, on_hold, resolved, closed.
+"""
+
+from dataclasses import dataclass
+
+ACTIVE = frozenset({"open", "acknowledged", "in_progress", "on_hold"})
+OPEN311_CLOSED = frozenset({"resolved", "closed"})
+TRIAGE_AGENCY = "TRIAGE"
+
+# update status -> (statuses it may come from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "acknowledged": (frozenset({"open"}), "acknowledged"),
+    "in_progress": (frozenset({"open", "acknowledged", "on_hold"}), "in_progress"),
+    "on_hold": (frozenset({"open", "acknowledged", "in_progress"}), "on_hold"),
+    "resolved": (ACTIVE, "resolved"),
+    "closed": (ACTIVE | {"resolved", "triage"}, "closed"),
+    "reopened": (frozenset({"resolved", "closed"}), "open"),
+    "transferred": (ACTIVE | {"triage"}, "open"),
+    "duplicate": (ACTIVE | {"triage"}, "closed"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an update cannot be applied: a reason code and a message."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+def open311_status(status: str) -> str:
+    """GeoReport v2 knows open and closed only: resolved and closed requests are closed."""
+    return "closed" if status in OPEN311_CLOSED else "open"
+
+
+def check(*, status: str, owner: str | None, update: dict, agencies) -> Refusal | None:
+    """None when the update may be applied to a request in `status` owned by `owner`, else why not."""
+    sender = update["agency"]
+    expected_owner = owner or TRIAGE_AGENCY
+    if sender != expected_owner:
+        return Refusal("not_owner", f"agency {sender} does not own request {update['request_id']} "
+                       f"(owner: {expected_owner})", "agency")
+    allowed, _ = TRANSITIONS[update["status"]]
+    if status not in allowed:
+        hint = " without reopening it" if status in OPEN311_CLOSED else ""
+        return Refusal("illegal_transition", f"a request that is {status} cannot become {update['status']}{hint}",
+                       "status")
+    if update["status"] == "transferred":
+        target = update["to_agency"]
+        if not target:
+            return Refusal("to_agency_missing", "a transfer names the agency that takes over", "to_agency")
+        if target not in agencies or target == owner:
+            return Refusal("to_agency_invalid", f"cannot transfer to {target!r}: not another agency of the "
+                           "jurisdiction", "to_agency")
+    if update["status"] == "duplicate" and not update["duplicate_of"]:
+        return Refusal("duplicate_of_missing", "a duplicate names the request it duplicates", "duplicate_of")
+    return None
+
+
+def next_status(update_status: str) -> str:
+    """The status a legal update leads to."""
+    return TRANSITIONS[update_status][1]

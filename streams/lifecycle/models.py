@@ -1,0 +1,55 @@
+"""What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates.
+
+Kept in the lifecycle table's in-memory store as RequestState objects; the changelog holds them as JSON lists
+(`as_list`), which recovery turns back with `from_list`.
+"""
+
+from streams.sla.goals import GoalState
+
+RECENT_UPDATES = 16  # update ids remembered per request, to recognise a retried update
+
+
+class RequestState:
+    """One request after routing (or an unknown one whose early updates are parked)."""
+
+    __slots__ = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
+                 "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
+                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at")
+
+    def __init__(self, **values) -> None:
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+        self.goals = self.goals or {}
+        self.recent = self.recent or []
+        self.pending = self.pending or []
+
+    @property
+    def known(self) -> bool:
+        """False while only parked updates are known (the routed record has not arrived)."""
+        return self.status is not None
+
+    def as_list(self) -> list:
+        values = [getattr(self, name) for name in self.__slots__]
+        values[self.__slots__.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
+        values[self.__slots__.index("districts")] = dict(self.districts or {})
+        return values
+
+    @classmethod
+    def from_list(cls, values: list) -> "RequestState":
+        state = cls(**dict(zip(cls.__slots__, values)))
+        state.goals = {name: GoalState.from_list(goal) for name, goal in state.goals.items()}
+        state.districts = _interned(state.districts)
+        return state
+
+
+_DISTRICTS: dict[tuple, dict] = {}
+
+
+def _interned(districts: dict | None) -> dict:
+    """One shared dict per distinct district combination: a million requests share a few hundred."""
+    key = tuple(sorted((districts or {}).items()))
+    return _DISTRICTS.setdefault(key, dict(key))
+
+
+def interned_districts(districts: dict | None) -> dict:
+    return _interned(districts)
