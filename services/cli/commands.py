@@ -1,6 +1,7 @@
 """The CLI's commands, each a small function of the parsed arguments and the settings."""
 
 import json
+from datetime import datetime
 import sys
 import threading
 
@@ -9,6 +10,7 @@ from services.cli import views
 from services.sdk import exceptions as sdk_exceptions
 from services.sdk.consumer import TopicReader
 from services.sdk.producer import RequestProducer
+from services.sdk.updates import UpdateProducer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
@@ -62,6 +64,24 @@ def submit(args, settings) -> int:
             print(views.json_line({"line": number, "request_id": landed.request_id, "topic": landed.topic,
                                    "partition": landed.partition, "offset": landed.offset}))
     return 1 if failures else 0
+
+
+def update(args, settings) -> int:
+    """Send one agency update; prints its update id and where it landed."""
+    at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else None
+    with UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
+                        codec=_codec(settings), jurisdiction_id=args.jurisdiction) as producer:
+        try:
+            update_id, future = producer.send(request_id=args.request_id, status=args.status, agency=args.agency,
+                                              note=args.note, to_agency=args.to_agency,
+                                              duplicate_of=args.duplicate_of, occurred_at=at)
+        except sdk_exceptions.SubmissionError as error:
+            print(views.json_line({"error": str(error)}))
+            return 1
+        landed = future.get(timeout=30)
+    print(views.json_line({"update_id": update_id, "request_id": args.request_id, "status": args.status,
+                           "topic": landed.topic, "partition": landed.partition, "offset": landed.offset}))
+    return 0
 
 
 def tail(args, settings) -> int:

@@ -3,6 +3,7 @@
 import argparse
 
 from services.cli import commands
+from services.sdk import updates as sdk_updates
 from streams import settings as stream_settings
 
 
@@ -22,6 +23,16 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("file", help="JSON lines file, or - for standard input")
     submit.add_argument("--jurisdiction", default="nyc", help="jurisdiction_id when a line has none (nyc)")
     submit.set_defaults(handler=commands.submit)
+    update = sub.add_parser("update", help="send an agency's status update about a request")
+    update.add_argument("request_id")
+    update.add_argument("status", choices=sdk_updates.STATUSES)
+    update.add_argument("--agency", required=True, help="the agency sending it (it must own the request)")
+    update.add_argument("--note", default=None, help="status notes for the citizen and other agencies")
+    update.add_argument("--to-agency", default=None, help="for transferred: the agency taking over")
+    update.add_argument("--duplicate-of", default=None, help="for duplicate: the original request id")
+    update.add_argument("--at", default=None, help="when it happened, ISO 8601 with offset (now)")
+    update.add_argument("--jurisdiction", default="nyc", help="jurisdiction_id (nyc)")
+    update.set_defaults(handler=commands.update)
     tail = sub.add_parser("tail", help="decode a topic and print one JSON object per event")
     tail.add_argument("topic")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event, not now")

@@ -23,18 +23,24 @@ log = structlog.get_logger(__name__)
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that gives a child process these settings."""
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "CIVICFLOW_TOPIC_PREFIX": settings.topic_prefix, "CIVICFLOW_APP_ID": settings.app_id,
-            "CIVICFLOW_PARTITIONS": str(settings.partitions), "CIVICFLOW_DATA_DIR": str(settings.data_dir),
-            "CIVICFLOW_WEB_PORT": str(settings.web_port), "CIVICFLOW_LOG_FORMAT": "json",
-            "CIVICFLOW_LOG_LEVEL": settings.log_level, **extra}
+    """The environment that gives a child process these settings (every one, by its variable)."""
+    env = dict(os.environ)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        variable = field.validation_alias if isinstance(field.validation_alias, str) else name.upper()
+        if value is None:
+            env.pop(variable, None)
+        else:
+            env[variable] = str(value)
+    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.bootstrap_servers
+    env["CIVICFLOW_LOG_FORMAT"] = "json"
+    return {**env, **extra}
 
 
 def start_process(args: list[str], *, env: dict[str, str], log_path) -> subprocess.Popen:
     """A child process (ended with this one) writing its output to a log file."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = log_path.open("ab")
+    handle = log_path.open("wb")  # one run, one log
     return broker_service.child_process(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
 

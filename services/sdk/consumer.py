@@ -98,9 +98,11 @@ class AgencyConsumer:
     """An agency's view of its work topic: each request handed over once, offsets committed after handling."""
 
     def __init__(self, *, bootstrap_servers: str, topic: str, group_id: str, codec: contract_codec.Codec,
-                 seen: SeenEvents | None = None) -> None:
+                 seen: SeenEvents | None = None, updates=None, agency: str | None = None) -> None:
         self.codec = codec
         self.seen = seen or SeenEvents()
+        self.updates = updates   # an UpdateProducer, for acknowledge()
+        self.agency = agency
         self.duplicates_dropped = 0
         self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
                                        enable_auto_commit=False, auto_offset_reset="earliest",
@@ -129,6 +131,14 @@ class AgencyConsumer:
             yield delivered.record
         else:
             self.duplicates_dropped += 1
+
+    def acknowledge(self, request: dict, *, note: str | None = None):
+        """Tell the platform the agency has seen the request; returns the update id and its future."""
+        if self.updates is None or self.agency is None:
+            raise ValueError("acknowledge needs the consumer's updates producer and agency code")
+        return self.updates.send(request_id=request["request_id"], status="acknowledged", agency=self.agency,
+                                 jurisdiction_id=request["jurisdiction_id"], note=note,
+                                 external_id=request["request"]["external_id"])
 
     def close(self) -> None:
         self._consumer.close()

@@ -1,0 +1,71 @@
+"""The agency side of the SDK: send status updates about requests an agency owns."""
+
+from datetime import datetime, timezone
+
+from kafka import KafkaProducer
+
+from services.sdk.exceptions import SubmissionError
+from streams.contracts import schemas as contract_schemas
+from streams.pipeline import ids
+
+STATUSES = ("acknowledged", "in_progress", "on_hold", "resolved", "closed", "reopened", "transferred", "duplicate")
+
+
+def update_record(*, request_id: str, status: str, agency: str, jurisdiction_id: str,
+                  occurred_at: datetime | None = None, note: str | None = None, to_agency: str | None = None,
+                  duplicate_of: str | None = None, external_id: str | None = None,
+                  update_id: str | None = None) -> dict:
+    """A StatusUpdate record; the update id derives from request, status and time unless given, so a retry of
+    the same update is recognised. Raises SubmissionError naming every problem."""
+    occurred_at = occurred_at or datetime.now(timezone.utc)
+    problems = []
+    if status not in STATUSES:
+        problems.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    if occurred_at.tzinfo is None:
+        problems.append("occurred_at has no UTC offset")
+    if status == "transferred" and not to_agency:
+        problems.append("a transfer needs to_agency")
+    if status == "duplicate" and not duplicate_of:
+        problems.append("a duplicate needs duplicate_of")
+    if problems:
+        raise SubmissionError("; ".join(problems))
+    stamp = int(occurred_at.timestamp() * 1000)
+    return {"update_id": update_id or ids.uuid5(f"{request_id}/{agency}/{status}/{stamp}"),
+            "request_id": request_id, "jurisdiction_id": jurisdiction_id, "agency": agency, "status": status,
+            "occurred_at": occurred_at, "note": note, "to_agency": to_agency, "duplicate_of": duplicate_of,
+            "external_id": external_id}
+
+
+class UpdateProducer:
+    """Sends StatusUpdate records to the updates topic, keyed by request id (idempotent retries by update id)."""
+
+    def __init__(self, *, bootstrap_servers: str, topics, codec, jurisdiction_id: str = "nyc",
+                 linger_ms: int = 5) -> None:
+        self.topics = topics
+        self.codec = codec
+        self.jurisdiction_id = jurisdiction_id
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=linger_ms,
+                                       retries=5)
+
+    def send(self, *, request_id: str, status: str, agency: str, **fields):
+        """Send one update; returns (update id, future of the broker's acknowledgement)."""
+        fields.setdefault("jurisdiction_id", self.jurisdiction_id)
+        record = update_record(request_id=request_id, status=status, agency=agency, **fields)
+        return record["update_id"], self.send_record(record)
+
+    def send_record(self, record: dict):
+        value = self.codec.encode(contract_schemas.UPDATE, record)
+        return self._producer.send(self.topics.updates, key=record["request_id"].encode(), value=value)
+
+    def flush(self) -> None:
+        self._producer.flush()
+
+    def close(self) -> None:
+        self._producer.flush()
+        self._producer.close()
+
+    def __enter__(self) -> "UpdateProducer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
