@@ -3,13 +3,12 @@
 Nothing reads the outputs while a worker is measured: on two cores a concurrent reader takes CPU from it.
 """
 
-import time
 from collections import Counter
 
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient
 
 from services.sdk import consumer as sdk_consumer
+from services.sdk import progress as sdk_progress
 
 
 def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> dict[int, int]:
@@ -27,18 +26,8 @@ def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes
 
 def wait_consumed(*, bootstrap: str, group: str, topic: str, ends: dict[int, int], timeout_s: float) -> None:
     """Block until the group's committed offsets reach `ends` on every partition of the topic."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="civicflow-bench")
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            committed = admin.list_group_offsets({group: None}).get(group, {})
-            done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic}
-            if all(done.get(partition, -1) >= end for partition, end in ends.items()):
-                return
-            time.sleep(0.5)
-    finally:
-        admin.close()
-    raise RuntimeError(f"group {group} did not consume {topic} within {timeout_s} s")
+    sdk_progress.wait_consumed(bootstrap_servers=bootstrap, group=group, timeout_s=timeout_s,
+                               ends={(topic, partition): end for partition, end in ends.items()})
 
 
 def read_all(*, bootstrap: str, topics: list[str], expected: int, timeout_s: float) -> list:

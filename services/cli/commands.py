@@ -14,6 +14,7 @@ from services.sdk.updates import UpdateProducer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.observability import logs
 
 
 def run(args, settings) -> int:
@@ -101,6 +102,28 @@ def tail(args, settings) -> int:
         pass
     finally:
         reader.close()
+    return 0
+
+
+def replay(args, settings) -> int:
+    """Replay an export through the pipeline and print the summary."""
+    from services.replay import mapping as replay_mapping
+    from services.replay import service as replay_service
+    from services.replay import views as replay_views
+    from services.replay.exceptions import ReplayError
+    logs.configure(log_format=settings.log_format, level="WARNING")
+    try:
+        mapping = replay_mapping.load(path=args.mapping, format_name=args.format)
+        done = replay_service.run(settings=settings, path=args.file, mapping=mapping, json_path=args.json,
+                                  workers=args.workers)
+    except ReplayError as error:
+        print(f"civicflow replay: {error}", file=sys.stderr)
+        return 2
+    for line, reason in done.skipped[:20]:
+        print(f"skipped line {line}: {reason}", file=sys.stderr)
+    print(replay_views.summary(done.figures, events=done.events, seconds=done.seconds, skipped=len(done.skipped)))
+    if args.json:
+        print(f"\none JSON line per request in {args.json}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`civicflow` argument parsing and dispatch."""
 
 import argparse
+from pathlib import Path
 
 from services.cli import commands
 from services.sdk import updates as sdk_updates
@@ -39,6 +40,14 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--max", type=int, default=None, help="stop after N events")
     tail.add_argument("--timeout", type=float, default=None, help="stop after S seconds without an event")
     tail.set_defaults(handler=commands.tail)
+    replay = sub.add_parser("replay", help="replay a city's 311 export through the pipeline; prints a summary")
+    replay.add_argument("file", type=Path, help="the export (CSV)")
+    source = replay.add_mutually_exclusive_group()
+    source.add_argument("--format", default="nyc311", help="a mapping in deploy/replay/ by name (nyc311)")
+    source.add_argument("--mapping", type=Path, default=None, help="a mapping file of your own")
+    replay.add_argument("--json", type=Path, default=None, help="write one JSON line per request to this file")
+    replay.add_argument("--workers", type=int, default=1, help="stream workers to start (1)")
+    replay.set_defaults(handler=commands.replay)
     sub.add_parser("topics", help="the topics table").set_defaults(handler=commands.topics)
     bench = sub.add_parser("bench", help="throughput and latency against same-run baselines")
     bench.add_argument("--requests", type=int, default=50_000, help="requests per throughput run (50000)")

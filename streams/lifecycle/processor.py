@@ -96,11 +96,9 @@ class LifecycleProcessor:
         pending = state.pending if state is not None else []
         state = self._opened_state(record, partition=partition, offset=offset)
         self._start_goals(state, at_ms=state.submitted_at)
-        if state.status == "closed":
-            state.expires_at = self._now(partition, state.submitted_at) + self.options.closed_retention_ms
         result.count("opened")
         self._event(result, request_id, state, "opened", state.submitted_at, "opened")
-        for update in sorted(pending, key=lambda u: (u["occurred_at"], u["update_id"])):
+        for update in sorted(pending, key=lambda u: u["occurred_at"]):  # stable: same instant, arrival order
             self._catch_up(result, request_id, state, until=update["occurred_at"])
             self._apply(result, request_id, state, update)
         if self.options.event_time:
@@ -187,7 +185,9 @@ class LifecycleProcessor:
 
     def _opened_state(self, record: dict, *, partition: int, offset: int) -> RequestState:
         request, enrichment, routing = record["request"], record["enrichment"], record["routing"]
-        status = {"triage": "triage", "duplicate": "closed"}.get(routing["outcome"], "open")
+        # A duplicate creates no new work but is still the citizen's request: it stays open with the agency of
+        # its original, under the same goals, until the agency closes it.
+        status = "triage" if routing["outcome"] == "triage" else "open"
         submitted = _ms(request["submitted_at"])
         return RequestState(
             partition=partition, jurisdiction_id=sys.intern(record["jurisdiction_id"]),
@@ -196,8 +196,7 @@ class LifecycleProcessor:
             priority=sys.intern(enrichment["priority"]), districts=interned_districts(enrichment["districts"]),
             agency=_intern(routing["agency"]), status=status, cycle=0, submitted_at=submitted,
             due_override=_ms(request["due_at"]) - submitted if request["due_at"] else None,
-            policy=self._policy(record) if status != "closed" else None, routed_at=[partition, offset],
-            closed_at=submitted if status == "closed" else None)
+            policy=self._policy(record), routed_at=[partition, offset])
 
     def _policy(self, record: dict) -> str:
         request, enrichment = record["request"], record["enrichment"]
@@ -221,9 +220,7 @@ class LifecycleProcessor:
     def _start_goals(self, state: RequestState, *, at_ms: int) -> None:
         goals = self._goals(state)
         state.goals = {name: sla_goals.start(goal, at_ms=at_ms) for name, goal in goals.items()}
-        if state.status == "closed":
-            state.goals = {}
-        elif state.status in self._sla(state.jurisdiction_id).pause_statuses:
+        if state.status in self._sla(state.jurisdiction_id).pause_statuses:
             for name, goal in goals.items():
                 sla_goals.pause(goal, state.goals[name], at_ms=at_ms)
 

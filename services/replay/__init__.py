@@ -1,0 +1,1 @@
+"""`civicflow replay`: a city's history through the whole pipeline, on event time, with a summary."""

@@ -1,0 +1,159 @@
+"""Replay a city's export through the whole pipeline on event time, then summarise what the platform did.
+
+The replay runs its own worker(s) on event time, on topics with their own prefix and their own consumer group,
+so it never mixes with live traffic; on the embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set.
+"""
+
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from kafka import KafkaProducer
+from tqdm import tqdm
+
+from services.broker import service as broker_service
+from services.launcher import service as launcher
+from services.replay import rows as replay_rows
+from services.replay import summary as replay_summary
+from services.sdk import consumer as sdk_consumer
+from services.sdk import progress as sdk_progress
+from services.sdk import requests as sdk_requests
+from services.sdk import updates as sdk_updates
+from streams import worker as stream_worker
+from streams.contracts import codec as contract_codec
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.settings import Settings
+
+
+@dataclass
+class Replayed:
+    """What a replay returns: the outcome of every request and the summary figures."""
+
+    outcomes: dict[str, replay_summary.RequestOutcome]
+    figures: dict
+    events: int
+    seconds: float
+    skipped: list[tuple[int, str]]
+
+
+def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: int = 0):
+    """Every row event in event-time order, and the rows that could not be read (line, reason)."""
+    events, skipped = [], []
+    for copy in range(repeat):
+        for line, row in enumerate(rows, start=2):
+            if copy:
+                row = {**row, reader.mapping.columns.id: f"{reader.external_id(row)}-{copy}"}
+            try:
+                shift = timedelta(days=copy * spacing_days)
+                events += [replay_rows.RowEvent(e.at + shift, e.order, e.kind, e.request_id, e.row)
+                           for e in reader.events(row)]
+            except (ValueError, KeyError) as error:
+                skipped.append((line, f"{type(error).__name__}: {error}"))
+    events.sort(key=lambda e: (e.at, e.order, e.request_id))
+    return events, skipped
+
+
+def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = None, workers: int = 1,
+        repeat: int = 1, progress: bool = True) -> Replayed:
+    """Replay the export; prints a progress bar when `progress`."""
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdictions[mapping.jurisdiction_id])
+    events, skipped = plan(reader=reader, rows=list(replay_rows.read(path)), repeat=repeat,
+                           spacing_days=(7 * 53 * 5) if repeat > 1 else 0)
+    with ExitStack() as stack:
+        if settings.uses_embedded_broker:
+            broker = broker_service.EmbeddedBroker(port=broker_service.free_port()).start()
+            stack.callback(broker.stop)
+            settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+        run_id = uuid.uuid4().hex[:8]
+        settings = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay.{run_id}.",
+                                               "app_id": f"{settings.app_id}-replay-{run_id}", "clock": "event"})
+        stream_worker.ensure_topics(settings, jurisdictions)
+        for n in range(workers):
+            port = stream_worker.free_port(settings.web_host, settings.web_port + 100 + n)
+            process = launcher.start_worker(settings, web_port=port,
+                                            log_path=settings.data_dir / "logs" / f"replay-{run_id}-{n}.log")
+            stack.callback(launcher.stop_process, process)
+        started = time.monotonic()
+        _feed(settings, reader, events, progress=progress)
+        outcomes, update_rejections = _collect(settings)
+        seconds = time.monotonic() - started
+    figures = replay_summary.totals(outcomes, update_rejections=update_rejections)
+    if json_path is not None:
+        with Path(json_path).open("w", encoding="utf-8") as out:
+            for outcome in sorted(outcomes.values(), key=lambda o: o.external_id or ""):
+                out.write(json.dumps(outcome.as_json()) + "\n")
+    return Replayed(outcomes=outcomes, figures=figures, events=len(events), seconds=seconds, skipped=skipped)
+
+
+def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
+    """Produce the events in order, wait for intake, then tell every partition the data has ended."""
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    codec = contract_codec.from_settings(settings.schema_registry_url)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
+                             acks=1, max_request_size=10 * 1024 * 1024)
+    bar = tqdm(total=len(events), unit="event", desc="replay", disable=not progress, file=sys.stderr)
+    for event in events:
+        if event.kind == "submission":
+            record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
+            producer.send(topics.intake, key=sdk_requests.partition_key(record),
+                          value=codec.encode(contract_schemas.SUBMITTED, record))
+        else:
+            record = sdk_updates.update_record(**_update_fields(reader.update(event.row, kind=event.kind,
+                                                                              at=event.at)))
+            producer.send(topics.updates, key=record["request_id"].encode(),
+                          value=codec.encode(contract_schemas.UPDATE, record))
+        bar.update()
+    producer.flush()
+    bar.set_description("replay: waiting for the pipeline")
+    _wait(settings, [topics.intake])
+    end = (events[-1].at if events else None)
+    if end is not None:
+        tick = {"event_id": f"end-{end.isoformat()}", "watermark": end + timedelta(milliseconds=1)}
+        value = codec.encode(contract_schemas.CLOCK_TICK, tick)
+        for partition in range(settings.partitions):
+            producer.send(topics.clock, value=value, partition=partition)
+    producer.flush()
+    producer.close()
+    _wait(settings, [topics.routed, topics.updates, topics.clock])
+    bar.close()
+
+
+def _update_fields(update: dict) -> dict:
+    fields = {k: update[k] for k in ("request_id", "status", "agency", "jurisdiction_id", "note", "to_agency",
+                                     "duplicate_of", "external_id", "update_id")}
+    return {**fields, "occurred_at": update["occurred_at"]}
+
+
+def _wait(settings: Settings, topics: list[str]) -> None:
+    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=topics)
+    sdk_progress.wait_consumed(bootstrap_servers=settings.bootstrap_servers, group=settings.app_id, ends=ends,
+                               timeout_s=3600)
+
+
+def _collect(settings: Settings):
+    """Every request's outcome, and the updates the platform refused, by reason."""
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    codec = contract_codec.from_settings(settings.schema_registry_url)
+    lifecycle = _read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE)
+    rejected = _read(settings, topics.rejected, codec, contract_schemas.REJECTED)
+    update_rejections = Counter(r["reasons"][0]["code"] for r in {x["event_id"]: x for x in rejected}.values()
+                                if r["update"] is not None)
+    return replay_summary.outcomes(lifecycle=lifecycle, rejected=rejected), update_rejections
+
+
+def _read(settings: Settings, topic: str, codec, subject: str) -> list[dict]:
+    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=[topic])
+    total = sum(ends.values())
+    messages = sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, topics=[topic],
+                                       until=lambda seen: len(seen) >= total, timeout_s=600, settle_s=0)
+    messages.sort(key=lambda m: (m.partition, m.offset))
+    return [codec.decode(subject, m.value) for m in messages]
