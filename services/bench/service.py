@@ -16,6 +16,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaProducer
 
 from services.bench import kafka_io, workload
+from services.bench import timers as bench_timers
+from services.demo import nyc311
+from services.replay import mapping as replay_mapping
+from services.replay import service as replay_service
 from services.broker import service as broker_service
 from services.launcher import service as launcher
 from services.sdk import requests as sdk_requests
@@ -151,7 +155,18 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def main(*, requests: int = 50_000, latency_seconds: float = 20.0) -> int:
+def replay_throughput(bootstrap: str, data_dir: Path, *, events: int) -> tuple[float, int]:
+    """Events per second replaying the NYC sample, repeated to at least `events`, with two workers."""
+    mapping = replay_mapping.load(format_name="nyc311")
+    copies = -(-events // (len(nyc311.read_rows()) * 3))
+    settings = Settings(kafka_bootstrap_servers=bootstrap, data_dir=data_dir, log_level="WARNING")
+    done = replay_service.run(settings=settings, path=nyc311.SAMPLE, mapping=mapping, repeat=copies, workers=2,
+                              progress=False)
+    return done.events / done.seconds, done.events
+
+
+def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events: int = 200_000,
+         timers: int = 1_000_000) -> int:
     """Run the measurements and print them; the last line is one JSON object."""
     data_dir = Path(".civicflow") / "bench"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -171,15 +186,30 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0) -> int:
         count = int(100 * latency_seconds) + 1
         waits = latency(bootstrap, jurisdiction, workload.requests(jurisdiction=jurisdiction, count=count, seed=11),
                         data_dir, per_second=100.0)
+    with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:  # a fresh broker's memory
+        _say(f"replay of the NYC sample, repeated to {replay_events:,} events, two workers…")
+        replay_eps, replayed = replay_throughput(broker.bootstrap_servers, data_dir, events=replay_events)
+        _say(f"  {replay_eps:,.0f} events/s")
+    with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:
+        _say(f"one worker holding {timers:,} open timers…")
+        timer_figures = bench_timers.main(bootstrap=broker.bootstrap_servers, data_dir=data_dir,
+                                          requests=timers // 2)
     result = {"requests": requests, "pipeline_rps": round(pipeline_rps, 1),
               "faust_passthrough_rps": round(faust_rps, 1), "aiokafka_passthrough_rps": round(aiokafka_rps, 1),
               "ratio": round(pipeline_rps / faust_rps, 3), "p50_ms": round(_percentile(waits, 50), 1),
-              "p99_ms": round(_percentile(waits, 99), 1), "latency_requests": len(waits)}
+              "p99_ms": round(_percentile(waits, 99), 1), "latency_requests": len(waits),
+              "replay_events": replayed, "replay_events_per_s": round(replay_eps, 1), **timer_figures}
     print(f"pipeline            {pipeline_rps:>10,.0f} requests/s  (intake → agency topic, {requests:,} requests)")
     print(f"Faust passthrough   {faust_rps:>10,.0f} msg/s       (same broker, same run)")
     print(f"aiokafka loop       {aiokafka_rps:>10,.0f} msg/s")
     print(f"ratio               {result['ratio']:>10.3f}             (pipeline / Faust passthrough; target ≥ 0.8)")
     print(f"latency at 100/s    p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms over {len(waits)} requests "
           "(target p99 < 100 ms)")
+    print(f"replay              {replay_eps:>10,.0f} events/s    ({replayed:,} events, two workers; target 11,000)")
+    print(f"open timers         {timer_figures['timers_open']:>10,}             in {timer_figures['timers_rss_mib']} MiB"
+          f" of worker memory (target < 1024), rebuilt in {timer_figures['timer_rebuild_s']} s")
+    print(f"timer lateness      p50 {timer_figures['timer_lateness_p50_ms']} ms, p99 "
+          f"{timer_figures['timer_lateness_p99_ms']} ms over {timer_figures['timers_fired']:,} timers "
+          "(target p99 < 1000 ms)")
     print(json.dumps(result))
     return 0

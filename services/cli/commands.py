@@ -137,7 +137,8 @@ def topics(args, settings) -> int:
 
 def bench(args, settings) -> int:
     from services.bench import service as bench_service
-    return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds)
+    return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds,
+                              replay_events=args.replay_events, timers=args.timers)
 
 
 def _topics(settings) -> contract_topics.Topics:

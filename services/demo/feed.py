@@ -91,9 +91,18 @@ class DemoFeed:
         row = self.random.choice(self.rows)
         request = nyc311.shifted(row, jurisdiction=self.jurisdiction, now=datetime.now(timezone.utc))
         request["idempotency_key"] = idempotency_key
+        if "lat" in request:  # near the row's place, not on it: repeats of a row are not all duplicates
+            request["lat"], request["long"] = self._near(request["lat"], request["long"])
         if self.random.random() < 0.4:
             request.update(self._contact())
         return request
+
+    def _near(self, lat: float, lon: float) -> tuple[float, float]:
+        for _ in range(10):
+            moved = lat + self.random.uniform(-0.002, 0.002), lon + self.random.uniform(-0.002, 0.002)
+            if self.jurisdiction.geography.contains(lat=moved[0], lon=moved[1]):
+                return moved
+        return lat, lon
 
     def _contact(self) -> dict:
         """A made-up citizen (example.org addresses, 555-01xx numbers): shows where contact details flow."""

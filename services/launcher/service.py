@@ -9,11 +9,17 @@ import threading
 import structlog
 
 from services.broker import service as broker_service
+from kafka import KafkaConsumer
+
+from services.demo.agencies import DemoAgencies
 from services.demo.feed import DemoFeed
 from services.launcher import views
 from services.sdk.producer import RequestProducer
+from services.sdk.updates import UpdateProducer
 from streams import worker as stream_worker
 from streams.contracts import codec as contract_codec
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.observability import logs
@@ -98,19 +104,40 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
 
 
 def _feed_until_stopped(settings, jurisdiction, *, worker, stop, rate, metrics_url) -> None:
-    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers,
-                               topics=contract_topics.Topics(prefix=settings.topic_prefix),
-                               codec=contract_codec.from_settings(settings.schema_registry_url))
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    codec = contract_codec.from_settings(settings.schema_registry_url)
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec)
     feed = DemoFeed(producer=producer, jurisdiction=jurisdiction, rate=rate)
-    thread = threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True)
-    thread.start()
+    updates = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+                             jurisdiction_id=jurisdiction.id)
+    work = KafkaConsumer(*[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
+                         bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
+                         auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
+                         heartbeat_interval_ms=1000)
+    agencies = DemoAgencies(consumer=work, updates=updates)
+    threads = [threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True),
+               threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]
+    for thread in threads:
+        thread.start()
     try:
         while not stop.wait(10.0):
             if worker.poll() is not None:
                 print(f"worker exited with code {worker.returncode}; see its log", flush=True)
                 return
-            print(views.progress(metrics_url=metrics_url, sent=feed.sent), flush=True)
+            print(views.progress(metrics_url=metrics_url, sent=feed.sent, updates=agencies.sent), flush=True)
     finally:
         stop.set()
-        thread.join(timeout=5)
+        for thread in threads:
+            thread.join(timeout=5)
         producer.close()
+        updates.close()
+        work.close()
+
+
+def _decoder(codec):
+    def decode(value: bytes) -> dict | None:
+        try:
+            return codec.decode(contract_schemas.ROUTED, value)
+        except contract_exceptions.ContractError:
+            return None
+    return decode

@@ -14,7 +14,7 @@ def banner(*, broker: str, embedded: bool, worker_pid: int, metrics_url: str, lo
         f"  broker        {broker} ({'embedded, memory only' if embedded else 'KAFKA_BOOTSTRAP_SERVERS'})",
         f"  worker        pid {worker_pid}, logs in {log_file}",
         f"  metrics       {metrics_url}",
-        f"  demo feed     {rate:g} NYC requests/s, about 1 in 10 broken on purpose",
+        f"  demo feed     {rate:g} NYC requests/s, about 1 in 10 broken on purpose; demo agencies work them",
         "  topics",
     ]
     lines += [f"    {spec.name:<40} {spec.consumers}" for spec in specs]
@@ -24,15 +24,16 @@ def banner(*, broker: str, embedded: bool, worker_pid: int, metrics_url: str, lo
         "    .venv/bin/civicflow tail work.nyc.nypd               # one agency's work",
         "    .venv/bin/civicflow tail requests.rejected           # what was refused, with reasons",
         "    .venv/bin/civicflow tail requests.dead_letter --from-beginning",
+        "    .venv/bin/civicflow tail requests.lifecycle          # acknowledgements, resolutions, SLA warnings",
         "  Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
 
 
-def progress(*, metrics_url: str, sent: dict) -> str:
-    """One line: what the feed sent and what the worker did with it."""
-    outcomes = {}
+def progress(*, metrics_url: str, sent: dict, updates: dict) -> str:
+    """Two lines: what the feed and the demo agencies sent, and what the worker's agents did with it."""
+    done: dict[str, dict[str, int]] = {}
     try:
         with urlopen(metrics_url, timeout=2) as response:
             text = response.read().decode()
@@ -41,6 +42,8 @@ def progress(*, metrics_url: str, sent: dict) -> str:
     for family in text_string_to_metric_families(text):
         if family.name == "civicflow_agent_events_out":
             for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    outcomes[sample.labels["outcome"]] = int(sample.value)
-    return f"sent {dict(sorted(sent.items()))} | outcomes {dict(sorted(outcomes.items()))}"
+                if sample.name.endswith("_total") and sample.value:
+                    done.setdefault(sample.labels["agent"], {})[sample.labels["outcome"]] = int(sample.value)
+    return (f"sent {dict(sorted(sent.items()))}, agency updates {sum(updates.values())}\n"
+            f"  intake {dict(sorted(done.get('intake', {}).items()))}\n"
+            f"  lifecycle {dict(sorted(done.get('lifecycle', {}).items()))}")

@@ -62,12 +62,13 @@ def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: 
 
 
 def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = None, workers: int = 1,
-        repeat: int = 1, progress: bool = True) -> Replayed:
-    """Replay the export; prints a progress bar when `progress`."""
+        repeat: int = 1, spacing_days: int = 7, progress: bool = True) -> Replayed:
+    """Replay the export (`repeat` copies, each `spacing_days` later, with new ids: for benchmarks); prints a
+    progress bar when `progress`."""
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdictions[mapping.jurisdiction_id])
     events, skipped = plan(reader=reader, rows=list(replay_rows.read(path)), repeat=repeat,
-                           spacing_days=(7 * 53 * 5) if repeat > 1 else 0)
+                           spacing_days=spacing_days)
     with ExitStack() as stack:
         if settings.uses_embedded_broker:
             broker = broker_service.EmbeddedBroker(port=broker_service.free_port()).start()

@@ -16,6 +16,7 @@ from structlog.contextvars import bound_contextvars
 
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
+from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
@@ -33,7 +34,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
              bootstrap_servers: str | None, sink=None):
     """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
     in-memory data. `sink` receives what is sent: the app's producer unless a test gives its own."""
-    changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
+    changelog = app.topic(changelog_topic, key_serializer="json", value_serializer=lifecycle_codec.NAME, internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
                       changelog_topic=changelog)

@@ -1,12 +1,16 @@
 """What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates.
 
 Kept in the lifecycle table's in-memory store as RequestState objects; the changelog holds them as JSON lists
-(`as_list`), which recovery turns back with `from_list`.
+(`as_list`; `codec.StateCodec` turns them back while Faust recovers the table). A worker may hold a million
+open requests, so repeated strings are interned, districts shared, and empty collections are one shared tuple.
 """
+
+import sys
 
 from streams.sla.goals import GoalState
 
 RECENT_UPDATES = 16  # update ids remembered per request, to recognise a retried update
+_INTERNED = ("jurisdiction_id", "service_code", "service_group", "channel", "priority", "agency", "status", "policy")
 
 
 class RequestState:
@@ -19,9 +23,15 @@ class RequestState:
     def __init__(self, **values) -> None:
         for name in self.__slots__:
             setattr(self, name, values.get(name))
+        for name in _INTERNED:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, sys.intern(value))
         self.goals = self.goals or {}
-        self.recent = self.recent or []
-        self.pending = self.pending or []
+        self.recent = tuple(tuple(r) for r in self.recent) if self.recent else ()
+        self.pending = tuple(self.pending) if self.pending else ()
+        self.routed_at = tuple(self.routed_at) if self.routed_at else None
+        self.districts = interned_districts(self.districts)
 
     @property
     def known(self) -> bool:
@@ -31,25 +41,21 @@ class RequestState:
     def as_list(self) -> list:
         values = [getattr(self, name) for name in self.__slots__]
         values[self.__slots__.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
-        values[self.__slots__.index("districts")] = dict(self.districts or {})
+        values[self.__slots__.index("districts")] = dict(self.districts)
         return values
 
     @classmethod
     def from_list(cls, values: list) -> "RequestState":
         state = cls(**dict(zip(cls.__slots__, values)))
-        state.goals = {name: GoalState.from_list(goal) for name, goal in state.goals.items()}
-        state.districts = _interned(state.districts)
+        state.goals = {sys.intern(name): GoalState.from_list(goal) for name, goal in state.goals.items()}
         return state
 
 
 _DISTRICTS: dict[tuple, dict] = {}
 
 
-def _interned(districts: dict | None) -> dict:
-    """One shared dict per distinct district combination: a million requests share a few hundred."""
+def interned_districts(districts: dict | None) -> dict:
+    """One shared dict per distinct district combination (never mutate it): a million requests share a few
+    hundred."""
     key = tuple(sorted((districts or {}).items()))
     return _DISTRICTS.setdefault(key, dict(key))
-
-
-def interned_districts(districts: dict | None) -> dict:
-    return _interned(districts)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from streams.jurisdiction.conditions import Facts
+from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine, records
 from streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_districts
 from streams.lifecycle.timers import Timers
@@ -93,7 +94,7 @@ class LifecycleProcessor:
         if state is not None and state.known:
             self._event(result, request_id, state, "opened", state.submitted_at, "opened")  # redelivery
             return result
-        pending = state.pending if state is not None else []
+        pending = state.pending if state is not None else ()
         state = self._opened_state(record, partition=partition, offset=offset)
         self._start_goals(state, at_ms=state.submitted_at)
         result.count("opened")
@@ -176,7 +177,7 @@ class LifecycleProcessor:
         self.store[request_id] = state
         if self.changelog_topic:
             result.state.append(Emit(self.changelog_topic, json.dumps(request_id).encode(),
-                                     json.dumps(state.as_list()).encode(), state.partition))
+                                     lifecycle_codec.dumps(state), state.partition))
 
     def _delete(self, result: Result, request_id: str, partition: int) -> None:
         self.store.pop(request_id, None)
@@ -196,7 +197,7 @@ class LifecycleProcessor:
             priority=sys.intern(enrichment["priority"]), districts=interned_districts(enrichment["districts"]),
             agency=_intern(routing["agency"]), status=status, cycle=0, submitted_at=submitted,
             due_override=_ms(request["due_at"]) - submitted if request["due_at"] else None,
-            policy=self._policy(record), routed_at=[partition, offset])
+            policy=self._policy(record), routed_at=(partition, offset))
 
     def _policy(self, record: dict) -> str:
         request, enrichment = record["request"], record["enrichment"]
@@ -239,10 +240,10 @@ class LifecycleProcessor:
             return
         previous, at_ms = state.status, update["occurred_at"]
         state.status = machine.next_status(update["status"])
-        state.recent = (state.recent + [[update["update_id"], previous]])[-RECENT_UPDATES:]
+        state.recent = (state.recent + ((update["update_id"], previous),))[-RECENT_UPDATES:]
         if update["status"] == "transferred":
             state.agency = sys.intern(update["to_agency"])
-            result.transfers.append(Transfer(request_id, state.jurisdiction_id, state.agency, tuple(state.routed_at),
+            result.transfers.append(Transfer(request_id, state.jurisdiction_id, state.agency, state.routed_at,
                                              update["update_id"]))
         if update["status"] == "reopened":
             state.cycle += 1
@@ -277,7 +278,7 @@ class LifecycleProcessor:
             state = RequestState(partition=partition, jurisdiction_id=update["jurisdiction_id"],
                                  expires_at=self.clock() + self.options.park_grace_ms)
         if all(u["update_id"] != update["update_id"] for u in state.pending):
-            state.pending = state.pending + [update]
+            state.pending = state.pending + (update,)
         result.count("parked")
         self._save(result, request_id, state)
         self._schedule(request_id, state)

@@ -1,0 +1,30 @@
+"""The lifecycle table's changelog values: RequestState as a JSON list, decoded straight into objects.
+
+Faust decodes changelog records with the changelog topic's value serializer while it recovers the table, so
+the recovered store holds compact RequestState objects, not JSON lists.
+"""
+
+import json
+
+from faust.serializers import codecs
+
+from streams.lifecycle.models import RequestState
+
+NAME = "civicflow_lifecycle_state"
+
+
+class StateCodec(codecs.Codec):
+    """RequestState ⇄ JSON list bytes."""
+
+    def _loads(self, data: bytes) -> RequestState:
+        return RequestState.from_list(json.loads(data))
+
+    def _dumps(self, state: RequestState) -> bytes:
+        return dumps(state)
+
+
+def dumps(state: RequestState) -> bytes:
+    return json.dumps(state.as_list(), separators=(",", ":")).encode()
+
+
+codecs.register(NAME, StateCodec())
