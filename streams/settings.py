@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     idempotency_window_s: int = Field(default=24 * 3600, validation_alias="CIVICFLOW_IDEMPOTENCY_WINDOW_S",
                                       description="[CIVICFLOW_IDEMPOTENCY_WINDOW_S] how long an idempotency key "
                                       "is remembered (86400).")
+    agents: str = Field(default="intake,lifecycle", pattern="^(intake|lifecycle)(,(intake|lifecycle))*$",
+                        validation_alias="CIVICFLOW_AGENTS",
+                        description="[CIVICFLOW_AGENTS] the agents a worker runs (intake,lifecycle): one worker pool "
+                        "per stage scales the stages apart.")
     clock: str = Field(default="processing", pattern="^(processing|event)$", validation_alias="CIVICFLOW_CLOCK",
                        description="[CIVICFLOW_CLOCK] processing (live: SLA timers follow the wall clock) or event "
                        "(replays: they follow the watermark of event times) (processing).")

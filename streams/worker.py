@@ -64,18 +64,21 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
     codec = contract_codec.from_settings(settings.schema_registry_url)
     app = stream_app.create_app(settings, web_port=web_port)
 
-    def build_pipeline(index, changelog_topic):
-        return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics, index=index,
-                        changelog_topic=changelog_topic)
+    agents = set(settings.agents.split(","))
+    if "intake" in agents:
+        def build_pipeline(index, changelog_topic):
+            return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics, index=index,
+                            changelog_topic=changelog_topic)
 
-    pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
-                             changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),
-                             idempotency_window_s=settings.idempotency_window_s)
-    lifecycle_changelog = topics.changelog(app_id=settings.app_id, table="lifecycle_state")
-    processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
-                                   changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
-    lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
-                              tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers)
+        pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
+                                 changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),
+                                 idempotency_window_s=settings.idempotency_window_s)
+    if "lifecycle" in agents:
+        lifecycle_changelog = topics.changelog(app_id=settings.app_id, table="lifecycle_state")
+        processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
+                                       changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
+        lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
+                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers)
 
     @app.page("/metrics")
     async def metrics_page(web, request):

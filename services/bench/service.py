@@ -19,6 +19,7 @@ from services.bench import kafka_io, workload
 from services.bench import timers as bench_timers
 from services.demo import nyc311
 from services.replay import mapping as replay_mapping
+from services.replay import rows as replay_rows
 from services.replay import service as replay_service
 from services.broker import service as broker_service
 from services.launcher import service as launcher
@@ -39,8 +40,9 @@ def _say(text: str) -> None:
 
 
 def _settings(bootstrap: str, name: str, data_dir: Path) -> Settings:
+    """A worker of the intake stage alone: the figures are those of validate, enrich and route."""
     return Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"{name}.", app_id=f"bench-{name}",
-                    data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166)
+                    data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166, agents="intake")
 
 
 def _start(settings: Settings, args: list[str], log_name: str):
@@ -158,7 +160,10 @@ def _percentile(values: list[float], q: int) -> float:
 def replay_throughput(bootstrap: str, data_dir: Path, *, events: int) -> tuple[float, int]:
     """Events per second replaying the NYC sample, repeated to at least `events`, with two workers."""
     mapping = replay_mapping.load(format_name="nyc311")
-    copies = -(-events // (len(nyc311.read_rows()) * 3))
+    reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdiction_loader.load_jurisdictions(
+        Settings().jurisdictions_dir)[mapping.jurisdiction_id])
+    per_copy = len(replay_service.plan(reader=reader, rows=nyc311.read_rows())[0])
+    copies = -(-events // per_copy)
     settings = Settings(kafka_bootstrap_servers=bootstrap, data_dir=data_dir, log_level="WARNING")
     done = replay_service.run(settings=settings, path=nyc311.SAMPLE, mapping=mapping, repeat=copies, workers=2,
                               progress=False)
