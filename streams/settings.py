@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     closed_retention_days: float = Field(default=30.0, gt=0, validation_alias="CIVICFLOW_CLOSED_RETENTION_DAYS",
                                          description="[CIVICFLOW_CLOSED_RETENTION_DAYS] how long a closed request "
                                          "can still be reopened before the lifecycle agent forgets it (30).")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL",
+                                     description="[DATABASE_URL] the read model's database, e.g. "
+                                     "postgresql+psycopg://user@host/db. Unset: a SQLite file readmodel.sqlite3 in "
+                                     "the data directory.")
+    api_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_API_HOST",
+                          description="[CIVICFLOW_API_HOST] address the Open311 API listens on (127.0.0.1).")
+    api_port: int = Field(default=8311, validation_alias="CIVICFLOW_API_PORT",
+                          description="[CIVICFLOW_API_PORT] port of the Open311 API (8311).")
+    api_keys_file: Path = Field(default=REPO_ROOT / "deploy" / "api" / "keys.yaml",
+                                validation_alias="CIVICFLOW_API_KEYS",
+                                description="[CIVICFLOW_API_KEYS] the API keys issued to clients, each with its "
+                                "channel (deploy/api/keys.yaml: demo keys only).")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$", validation_alias="CIVICFLOW_LOG_FORMAT",
                             description="[CIVICFLOW_LOG_FORMAT] auto (console on a terminal, JSON otherwise), "
                             "json or console.")
@@ -91,6 +103,11 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """The cluster to use: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker."""
         return self.kafka_bootstrap_servers or f"{self.embedded_broker_host}:{self.embedded_broker_port}"
+
+    @property
+    def read_model_url(self) -> str:
+        """DATABASE_URL, else the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'readmodel.sqlite3'}"
 
     @property
     def uses_embedded_broker(self) -> bool:
