@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     closed_retention_days: float = Field(default=30.0, gt=0, validation_alias="CIVICFLOW_CLOSED_RETENTION_DAYS",
                                          description="[CIVICFLOW_CLOSED_RETENTION_DAYS] how long a closed request "
                                          "can still be reopened before the lifecycle agent forgets it (30).")
+    notifications: bool = Field(default=True, validation_alias="CIVICFLOW_NOTIFICATIONS",
+                                description="[CIVICFLOW_NOTIFICATIONS] whether the lifecycle agent writes citizen "
+                                "notifications (true; replays of history write none).")
+    notifications_file: Path | None = Field(default=None, validation_alias="CIVICFLOW_NOTIFICATIONS_FILE",
+                                            description="[CIVICFLOW_NOTIFICATIONS_FILE] where the reference sender "
+                                            "delivers rendered messages, one JSON line each (unset: "
+                                            "notifications/outbox.jsonl in the data directory).")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL",
                                      description="[DATABASE_URL] the read model's database, e.g. "
                                      "postgresql+psycopg://user@host/db. Unset: a SQLite file readmodel.sqlite3 in "

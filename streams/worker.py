@@ -52,7 +52,7 @@ def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
 
 def lifecycle_options(settings: Settings) -> lifecycle_processor.Options:
     """How the lifecycle agent keeps time, from the settings."""
-    return lifecycle_processor.Options(event_time=settings.clock == "event",
+    return lifecycle_processor.Options(event_time=settings.clock == "event", notify=settings.notifications,
                                        park_grace_ms=int(settings.update_grace_s * 1000),
                                        closed_retention_ms=int(settings.closed_retention_days * 86_400_000))
 

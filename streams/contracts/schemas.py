@@ -17,6 +17,7 @@ DEAD_LETTER = "civicflow.requests.DeadLetter"
 UPDATE = "civicflow.requests.StatusUpdate"
 LIFECYCLE = "civicflow.requests.LifecycleEvent"
 CLOCK_TICK = "civicflow.requests.ClockTick"
+NOTIFICATION = "civicflow.requests.CitizenNotification"
 
 
 def full_name(schema: dict) -> str:

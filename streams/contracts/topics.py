@@ -52,6 +52,10 @@ class Topics:
         return f"{self.prefix}requests.lifecycle"
 
     @property
+    def notifications(self) -> str:
+        return f"{self.prefix}requests.notifications"
+
+    @property
     def clock(self) -> str:
         return f"{self.prefix}requests.clock"
 
@@ -85,6 +89,8 @@ class Topics:
                       "update`, replays)", "lifecycle agent"),
             TopicSpec(self.lifecycle, "request_id", contract_schemas.LIFECYCLE, "lifecycle agent",
                       "agencies, the read model, citizen notifications, replay summaries (no contact details)"),
+            TopicSpec(self.notifications, "request_id", contract_schemas.NOTIFICATION, "lifecycle agent",
+                      "notification senders only (`civicflow notifier`): carries contact details"),
             TopicSpec(self.clock, "none (one tick per partition)", contract_schemas.CLOCK_TICK,
                       "`civicflow replay` (event-time runs only)", "lifecycle agent on event time"),
             TopicSpec(self.changelog(app_id=app_id, table="intake_index"), "idem|… and dup|… index keys (JSON)",

@@ -9,7 +9,7 @@ class Jurisdiction:
     """One jurisdiction, loaded, cross-checked and compiled for per-event use."""
 
     def __init__(self, *, config: JurisdictionFile, services: ServicesFile, routing: RoutingFile,
-                 priority: PriorityFile, geography, directory, sla) -> None:
+                 priority: PriorityFile, geography, directory, sla, notifications=None) -> None:
         self.id = config.id
         self.name = config.name
         self.time_zone = config.time_zone
@@ -24,6 +24,7 @@ class Jurisdiction:
         self.priority_rules = [(rule, Matcher(rule.when)) for rule in priority.rules]
         self._duplicates = config.duplicates
         self.sla = sla
+        self.notifications = notifications  # templates for citizen notifications, None when it has none
 
     def agencies(self) -> list[str]:
         """Agency codes, sorted: each has a work topic."""

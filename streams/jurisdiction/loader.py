@@ -12,6 +12,8 @@ from streams.jurisdiction import geography as jurisdiction_geography
 from streams.jurisdiction import models
 from streams.jurisdiction.compiled import Jurisdiction
 from streams.jurisdiction.exceptions import JurisdictionConfigError
+from streams.notifications import models as notifications_models
+from streams.notifications import templates as notifications_templates
 from streams.sla import checks as sla_checks
 from streams.sla import models as sla_models
 from streams.sla import policy as sla_policy
@@ -47,6 +49,8 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
                                                      priority=parsed["priority.yaml"])
     problems += _time_zone_problems(config.time_zone)
     sla = _sla(directory, parsed, problems)
+    notifications = _optional(directory / "notifications.yaml", notifications_models.NotificationsFile, problems,
+                              check=notifications_templates.problems)
     layers = _layers(directory, config, problems)
     if problems:
         raise JurisdictionConfigError(_report(directory, problems))
@@ -55,7 +59,18 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
     compiled_sla = sla_policy.compile_sla(sla, time_zone=config.time_zone) if sla else sla_policy.NO_SLA
     return Jurisdiction(config=config, services=parsed["services.yaml"], routing=parsed["routing.yaml"],
                         priority=parsed["priority.yaml"], geography=geography, directory=directory,
-                        sla=compiled_sla)
+                        sla=compiled_sla, notifications=notifications)
+
+
+def _optional(path: Path, model, problems: list[str], *, check):
+    """An optional file of the directory, parsed and checked (None when absent or broken)."""
+    if not path.exists():
+        return None
+    before = len(problems)
+    parsed = _parse(path, model, problems)
+    if parsed is not None:
+        problems += check(parsed)
+    return parsed if len(problems) == before else None
 
 
 def _sla(directory: Path, parsed: dict, problems: list[str]) -> sla_models.SlaFile | None:

@@ -18,7 +18,7 @@ class RequestState:
 
     __slots__ = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
                  "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
-                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at")
+                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at", "contact", "language")
 
     def __init__(self, **values) -> None:
         for name in self.__slots__:
@@ -31,6 +31,7 @@ class RequestState:
         self.recent = tuple(tuple(r) for r in self.recent) if self.recent else ()
         self.pending = tuple(self.pending) if self.pending else ()
         self.routed_at = tuple(self.routed_at) if self.routed_at else None
+        self.contact = tuple(self.contact) if self.contact else None  # (email, phone, first_name, device_id)
         self.districts = interned_districts(self.districts)
 
     @property

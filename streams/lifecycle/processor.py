@@ -22,6 +22,9 @@ from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine, records
 from streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_districts
 from streams.lifecycle.timers import Timers
+from streams.notifications import models as notifications_models
+from streams.notifications import templates as notifications_templates
+from streams.pipeline import ids
 from streams.pipeline.models import Emit
 from streams.contracts import schemas as contract_schemas
 from streams.sla import calendar as sla_calendar
@@ -65,6 +68,7 @@ class Options:
 
     event_time: bool = False            # False: processing (wall-clock) time
     park_grace_ms: int = 30_000         # how long an update for an unknown request waits for its routed record
+    notify: bool = True                 # citizen notifications (replays of history send none)
     closed_retention_ms: int = 30 * 86_400_000  # how long a closed request can still be reopened
 
 
@@ -197,7 +201,8 @@ class LifecycleProcessor:
             priority=sys.intern(enrichment["priority"]), districts=interned_districts(enrichment["districts"]),
             agency=_intern(routing["agency"]), status=status, cycle=0, submitted_at=submitted,
             due_override=_ms(request["due_at"]) - submitted if request["due_at"] else None,
-            policy=self._policy(record), routed_at=(partition, offset))
+            policy=self._policy(record), routed_at=(partition, offset), contact=_contact(record["contact"]),
+            language=request["language"])
 
     def _policy(self, record: dict) -> str:
         request, enrichment = record["request"], record["enrichment"]
@@ -386,7 +391,45 @@ class LifecycleProcessor:
                                    event_name=name, **extra)
         value = self.codec.encode(contract_schemas.LIFECYCLE, record)
         result.events.append(Emit(self.topics.lifecycle, request_id.encode(), value))
+        if self.options.notify and state.contact:
+            note = (extra.get("update") or {}).get("note")
+            for kind_owed, expected_ms in self._owed(state, kind, extra):
+                self._notify(result, request_id, state, kind_owed, at_ms, name, expected_ms, note)
         return value
+
+    def _owed(self, state: RequestState, kind: str, extra: dict) -> list[tuple[str, int | None]]:
+        """The notifications a lifecycle event owes the citizen, with the expected time each states."""
+        resolve = state.goals.get(sla_policy.RESOLVE)
+        expected = resolve.deadline if resolve is not None and resolve.running else None
+        if kind == "opened":
+            return [("received", expected)] + ([("routed", expected)] if state.agency else [])
+        if kind == "transition":
+            if extra["update"]["status"] == "transferred":
+                return [("routed", expected)]
+            return [(state.status, expected)] if state.status in notifications_models.KINDS else []
+        if kind == "sla_breached" and extra.get("goal") == sla_policy.RESOLVE and resolve is not None:
+            goal = self._goals(state).get(sla_policy.RESOLVE)
+            later = goal.clock.add(resolve.settled_at, goal.target_ms // 2) if goal else None
+            return [("breach_apology", later)]
+        return []
+
+    def _notify(self, result: Result, request_id: str, state: RequestState, kind: str, at_ms: int, name: str,
+                expected_ms: int | None, note: str | None) -> None:
+        jurisdiction = self.jurisdictions.get(state.jurisdiction_id)
+        spec = jurisdiction.notifications if jurisdiction is not None else None
+        channel, address = _reach(state.contact)
+        if spec is None or channel is None:
+            return
+        record = {"event_id": ids.uuid5(f"{request_id}/notification/{name}/{kind}"), "request_id": request_id,
+                  "jurisdiction_id": state.jurisdiction_id, "kind": kind,
+                  "language": notifications_templates.language_for(spec=spec, wanted=state.language),
+                  "channel": channel, "address": address, "first_name": state.contact[2],
+                  "occurred_at": records.at(at_ms), "service_code": state.service_code, "agency": state.agency,
+                  "status_notes": note, "expected_at": records.at(expected_ms) if expected_ms else None,
+                  "external_id": state.external_id}
+        result.count("notification")
+        result.events.append(Emit(self.topics.notifications, request_id.encode(),
+                                  self.codec.encode(contract_schemas.NOTIFICATION, record)))
 
     def _transition_event(self, result: Result, request_id: str, state: RequestState, update: dict, previous):
         self._event(result, request_id, state, "transition", update["occurred_at"],
@@ -400,6 +443,25 @@ _CALENDAR_TIME = sla_calendar.CalendarTime()
 
 def _ms(moment) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _contact(contact: dict | None) -> tuple | None:
+    """The citizen's ways to be reached, or None when the request came without any."""
+    if not contact:
+        return None
+    values = (contact["email"], contact["phone"], contact["first_name"], contact["device_id"])
+    return values if any(v for i, v in enumerate(values) if i != 2) else None
+
+
+def _reach(contact: tuple | None) -> tuple[str | None, str | None]:
+    """(channel, address): email first, then a phone by SMS, then the device by push."""
+    if not contact:
+        return None, None
+    email, phone, _, device = contact
+    for channel, address in (("email", email), ("sms", phone), ("push", device)):
+        if address:
+            return channel, address
+    return None, None
 
 
 def _intern(text: str | None) -> str | None:

@@ -198,3 +198,39 @@ def test_state_survives_through_its_changelog_and_timers_are_rebuilt(jurisdictio
     assert q.rebuild({4}) == 2
     assert ("sla_breached", "acknowledge", 1.0) in kinds(q.on_tick()), "a timer due while nobody owned it fires"
     assert processor(jurisdictions, store=dict(recovered)).rebuild({1}) == 0, "other partitions' state is dropped"
+
+
+def notifications(result) -> list[dict]:
+    return [CODEC.decode(contract_schemas.NOTIFICATION, e.value) for e in result.events
+            if e.topic == TOPICS.notifications]
+
+
+def with_contact(record: dict, **contact) -> dict:
+    fields = {"email": None, "phone": None, "first_name": None, "last_name": None, "device_id": None,
+              "account_id": None, **contact}
+    return {**record, "contact": fields, "request": {**record["request"], "language": contact.pop("lang", "en")}}
+
+
+def test_the_citizen_hears_of_every_public_change_in_their_language(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock)
+    opened = notifications(p.on_routed(with_contact(routed(), email="ana@example.org", first_name="Ana",
+                                                    lang="es-US"), partition=0, offset=0))
+    assert [(n["kind"], n["language"], n["channel"], n["address"]) for n in opened] == [
+        ("received", "es", "email", "ana@example.org"), ("routed", "es", "email", "ana@example.org")]
+    assert opened[0]["expected_at"] == T0 + timedelta(hours=8)
+    noted = notifications(p.on_update(update("acknowledged", T0_MS + 60_000, note="On our way"), partition=0))
+    assert [(n["kind"], n["status_notes"]) for n in noted] == [("acknowledged", "On our way")]
+    assert notifications(p.on_update(update("on_hold", T0_MS + 120_000), partition=0)) == [], "not public"
+    p.on_update(update("in_progress", T0_MS + 180_000), partition=0)
+    clock.now = T0_MS + 30 * HOUR
+    apology = [n for n in notifications(p.on_tick()) if n["kind"] == "breach_apology"]
+    assert len(apology) == 1 and apology[0]["expected_at"] > T0 + timedelta(hours=8)
+
+
+def test_no_contact_no_notification_and_a_phone_gets_an_sms(jurisdictions):
+    p = processor(jurisdictions)
+    assert notifications(p.on_routed(routed("quiet"), partition=0, offset=0)) == []
+    sms = notifications(p.on_routed(with_contact(routed("loud"), phone="+1 212 555 0100", lang="fr"),
+                                    partition=0, offset=1))
+    assert {(n["channel"], n["language"]) for n in sms} == {("sms", "en")}, "no French templates: English"

@@ -1,0 +1,1 @@
+"""The reference notification sender: renders citizen notifications and delivers them to a file."""

@@ -1,0 +1,1 @@
+"""Citizen notifications: which status changes the citizen hears about, in which language, with which words."""
