@@ -28,6 +28,21 @@ def worker(args, settings) -> int:
     return 0
 
 
+def projection(args, settings) -> int:
+    from services.readmodel import service as readmodel_service
+    return readmodel_service.run(settings) or 0
+
+
+def api(args, settings) -> int:
+    from services.api import service as api_service
+    return api_service.run(settings) or 0
+
+
+def notifier(args, settings) -> int:
+    from services.notifier import service as notifier_service
+    return notifier_service.run(settings)
+
+
 def broker(args, settings) -> int:
     embedded = broker_service.EmbeddedBroker(host=settings.embedded_broker_host, port=args.port).start()
     print(f"embedded broker on {embedded.bootstrap_servers} (memory only); Ctrl-C stops it", flush=True)

@@ -17,6 +17,11 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=commands.run)
     sub.add_parser("worker", help="one stream worker; several share the partitions").set_defaults(
         handler=commands.worker)
+    sub.add_parser("projection", help="keep the request read model (SQL) up to date from the topics").set_defaults(
+        handler=commands.projection)
+    sub.add_parser("api", help="the Open311 GeoReport v2 API on the read model").set_defaults(handler=commands.api)
+    sub.add_parser("notifier", help="render and deliver citizen notifications to the outbox file").set_defaults(
+        handler=commands.notifier)
     broker = sub.add_parser("broker", help="the embedded broker alone")
     broker.add_argument("--port", type=int, default=None, help="port (CIVICFLOW_BROKER_PORT, 9092)")
     broker.set_defaults(handler=commands.broker)

@@ -13,6 +13,7 @@ from kafka import KafkaConsumer
 
 from services.demo.agencies import DemoAgencies
 from services.demo.feed import DemoFeed
+from services.notifier import service as notifier_service
 from services.launcher import views
 from services.sdk.producer import RequestProducer
 from services.sdk.updates import UpdateProducer
@@ -68,42 +69,61 @@ def stop_process(process: subprocess.Popen, *, timeout_s: float = 15.0) -> None:
             process.wait()
 
 
+SERVICES = ("projection", "notifier", "api")  # started after the worker, stopped before it
+
+
 def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") -> int:
     """Run everything until Ctrl-C or SIGTERM."""
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    broker = None
+    broker, children = None, {}
     if settings.uses_embedded_broker:
         broker = broker_service.EmbeddedBroker(host=settings.embedded_broker_host,
                                                port=settings.embedded_broker_port).start()
-    worker = None
+        _fresh_read_model(settings)
     try:
         jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
         stream_worker.ensure_topics(settings, jurisdictions)
         web_port = stream_worker.free_port(settings.web_host, settings.web_port)
-        log_path = settings.data_dir / "logs" / "worker.log"
-        worker = start_worker(settings, web_port=web_port, log_path=log_path)
+        api_port = stream_worker.free_port(settings.api_host, settings.api_port)
+        settings = settings.model_copy(update={"api_port": api_port})
+        logs_dir = settings.data_dir / "logs"
+        children["worker"] = start_worker(settings, web_port=web_port, log_path=logs_dir / "worker.log")
+        for name in SERVICES:
+            children[name] = start_process([sys.executable, "-m", "services.cli", name], env=worker_env(settings),
+                                           log_path=logs_dir / f"{name}.log")
         metrics_url = f"http://{settings.web_host}:{web_port}/metrics"
-        print(views.banner(broker=settings.bootstrap_servers, embedded=broker is not None, worker_pid=worker.pid,
-                           metrics_url=metrics_url, log_file=str(log_path), rate=rate,
+        print(views.banner(broker=settings.bootstrap_servers, embedded=broker is not None, children=children,
+                           metrics_url=metrics_url, logs_dir=str(logs_dir), rate=rate,
+                           api_url=f"http://{settings.api_host}:{api_port}/open311/v2/",
+                           outbox=str(notifier_service.outbox_path(settings)), read_model=settings.read_model_url,
                            specs=stream_worker.all_topic_specs(settings, jurisdictions)), flush=True)
-        _feed_until_stopped(settings, jurisdictions[jurisdiction_id], worker=worker, stop=stop,
+        _feed_until_stopped(settings, jurisdictions[jurisdiction_id], children=children, stop=stop,
                             rate=rate, metrics_url=metrics_url)
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         print("stopping…", flush=True)
-        if worker is not None:
-            stop_process(worker)
+        for name in (*reversed(SERVICES), "worker"):
+            if name in children:
+                stop_process(children[name])
         if broker is not None:
             broker.stop()
         print("stopped: no civicflow process left running", flush=True)
     return 0
 
 
-def _feed_until_stopped(settings, jurisdiction, *, worker, stop, rate, metrics_url) -> None:
+def _fresh_read_model(settings: Settings) -> None:
+    """The embedded broker starts empty, so does the SQLite read model it feeds (a database given by
+    DATABASE_URL is left alone)."""
+    if settings.database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            (settings.data_dir / f"readmodel.sqlite3{suffix}").unlink(missing_ok=True)
+
+
+def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics_url) -> None:
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
     producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec)
@@ -121,8 +141,9 @@ def _feed_until_stopped(settings, jurisdiction, *, worker, stop, rate, metrics_u
         thread.start()
     try:
         while not stop.wait(10.0):
-            if worker.poll() is not None:
-                print(f"worker exited with code {worker.returncode}; see its log", flush=True)
+            exited = [name for name, child in children.items() if child.poll() is not None]
+            if exited:
+                print(f"{', '.join(exited)} exited; see the logs", flush=True)
                 return
             print(views.progress(metrics_url=metrics_url, sent=feed.sent, updates=agencies.sent), flush=True)
     finally:

@@ -5,15 +5,19 @@ from urllib.request import urlopen
 from prometheus_client.parser import text_string_to_metric_families
 
 
-def banner(*, broker: str, embedded: bool, worker_pid: int, metrics_url: str, log_file: str,
-           specs: list, rate: float) -> str:
+def banner(*, broker: str, embedded: bool, children: dict, metrics_url: str, logs_dir: str, rate: float,
+           api_url: str, outbox: str, read_model: str, specs: list) -> str:
     """The start-up summary."""
     lines = [
         "",
         "civicflow is running",
         f"  broker        {broker} ({'embedded, memory only' if embedded else 'KAFKA_BOOTSTRAP_SERVERS'})",
-        f"  worker        pid {worker_pid}, logs in {log_file}",
+        "  processes     " + ", ".join(f"{name} (pid {child.pid})" for name, child in children.items()),
+        f"  logs          {logs_dir}/<process>.log",
         f"  metrics       {metrics_url}",
+        f"  Open311 API   {api_url}requests.json  (services.xml, discovery.json, docs at {api_url}docs)",
+        f"  read model    {read_model}",
+        f"  citizen mail  {outbox}",
         f"  demo feed     {rate:g} NYC requests/s, about 1 in 10 broken on purpose; demo agencies work them",
         "  topics",
     ]
@@ -25,6 +29,7 @@ def banner(*, broker: str, embedded: bool, worker_pid: int, metrics_url: str, lo
         "    .venv/bin/civicflow tail requests.rejected           # what was refused, with reasons",
         "    .venv/bin/civicflow tail requests.dead_letter --from-beginning",
         "    .venv/bin/civicflow tail requests.lifecycle          # acknowledgements, resolutions, SLA warnings",
+        f"    curl '{api_url}requests.json?status=open'",
         "  Ctrl-C stops everything.",
         "",
     ]

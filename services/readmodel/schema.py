@@ -2,7 +2,7 @@
 PostgreSQL run the same code. Times are stored in UTC. No personal contact details are stored here.
 """
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Index, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -37,7 +37,7 @@ requests = Table(
     Column("expected_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("last_event_at", DateTime(timezone=True)),        # occurred_at of the newest lifecycle event applied
-    Column("routed", Boolean, nullable=False, default=False),  # the routed record has been applied
+    Column("routed", Boolean, nullable=False, default=False, server_default=false()),  # routed record applied
 )
 Index("requests_requested_at", requests.c.requested_at)
 Index("requests_updated_at", requests.c.updated_at)
@@ -47,7 +47,7 @@ events = Table(
     "request_events", metadata,
     Column("event_id", String(64), primary_key=True),        # the platform's deterministic event id
     Column("request_id", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),              # routed, rejected, opened, transition, sla_*, escalation
+    Column("kind", String(32), nullable=False),  # routed, rejected, update_rejected, or a lifecycle kind (opened, ...)
     Column("status", String(32)),
     Column("open311_status", String(16)),
     Column("agency", String(64)),

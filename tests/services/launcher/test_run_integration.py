@@ -1,6 +1,7 @@
 """`civicflow run` (what `make run` calls) on its own embedded broker: requests reach the agencies, and Ctrl-C
 stops everything, leaving no process and no listening port behind."""
 
+import json
 import os
 import re
 import signal
@@ -35,10 +36,11 @@ def _listening(port: int) -> bool:
 
 
 def test_run_routes_demo_traffic_and_ctrl_c_leaves_nothing_behind(tmp_path):
-    broker_port, web_port = broker_service.free_port(), broker_service.free_port()
+    broker_port, web_port, api_port = (broker_service.free_port() for _ in range(3))
     env = {**os.environ, "CIVICFLOW_BROKER_PORT": str(broker_port), "CIVICFLOW_WEB_PORT": str(web_port),
-           "CIVICFLOW_DATA_DIR": str(tmp_path), "CIVICFLOW_LOG_FORMAT": "json"}
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+           "CIVICFLOW_API_PORT": str(api_port), "CIVICFLOW_DATA_DIR": str(tmp_path), "CIVICFLOW_LOG_FORMAT": "json"}
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
+        env.pop(name, None)
     run = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--rate", "20"], cwd=REPO_ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     banner = []
@@ -47,7 +49,8 @@ def test_run_routes_demo_traffic_and_ctrl_c_leaves_nothing_behind(tmp_path):
         if "Ctrl-C stops everything" in line:
             break
     text = "".join(banner)
-    worker_pid = int(re.search(r"worker\s+pid (\d+)", text).group(1))
+    pids = {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", text)}
+    assert set(pids) == {"worker", "projection", "notifier", "api"}
     metrics_url = re.search(r"metrics\s+(http://\S+)", text).group(1)
     assert f"127.0.0.1:{broker_port} (embedded" in text and "work.nyc.nypd" in text
 
@@ -55,11 +58,20 @@ def test_run_routes_demo_traffic_and_ctrl_c_leaves_nothing_behind(tmp_path):
     while _routed(metrics_url) < 5 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _routed(metrics_url) >= 5, "demo requests reach the agencies"
+    listed = []
+    while not listed and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/open311/v2/requests.json", timeout=5) as page:
+                listed = json.loads(page.read())
+        except OSError:
+            time.sleep(0.5)
+    assert listed and listed[0]["service_request_id"], "the Open311 API lists the demo's requests"
 
     run.send_signal(signal.SIGINT)
     out, _ = run.communicate(timeout=60)
     assert "stopped: no civicflow process left running" in out
     assert run.returncode == 0
-    with pytest.raises(ProcessLookupError):
-        os.kill(worker_pid, 0)
-    assert not _listening(broker_port) and not _listening(web_port)
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not any(_listening(port) for port in (broker_port, web_port, api_port))

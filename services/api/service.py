@@ -1,0 +1,219 @@
+"""The Open311 GeoReport v2 server (`civicflow api`): JSON and XML by suffix under /open311/v2/.
+
+Reads come from the read model (requests, request_events); a POSTed request is validated with the intake
+pipeline's own rules, sent to the intake topic, and answered with its id once the read model shows it (or with a
+token while it is on its way). Agencies POST status updates (FixMyStreet's servicerequestupdates).
+
+    GET  discovery.{json|xml}                    service discovery
+    GET  services.{json|xml}                     the service list
+    GET  services/{service_code}.{json|xml}      a service definition
+    POST requests.{json|xml}                     submit a request (api_key)
+    GET  requests.{json|xml}                     search requests
+    GET  requests/{service_request_id}.{json|xml}
+    GET  tokens/{token}.{json|xml}               the request id of a token
+    GET  servicerequestupdates.{json|xml}        accepted agency updates (FixMyStreet)
+    POST servicerequestupdates.{json|xml}        an agency's status update (agency api_key)
+    GET  openapi.json                            OpenAPI description of the JSON side
+"""
+
+import inspect
+from collections.abc import Callable, Mapping
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from services.api import formats, models, params
+from services.api.endpoints import BASE, Open311
+from services.api.exceptions import ApiConfigError, ApiError
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SEND_TIMEOUT_S = 10.0  # how long a POST waits for the broker to acknowledge the record
+
+
+def _form_body(fields: dict[str, str]) -> dict:
+    """An OpenAPI requestBody of form fields (the endpoints read the body themselves)."""
+    return {"requestBody": {"required": True, "content": {params.FORM_TYPE: {"schema": {
+        "type": "object", "properties": {name: {"type": "string", "description": text}
+                                         for name, text in fields.items()}}}}}}
+
+
+POST_REQUEST_FIELDS = {
+    "api_key": "required: the client's key; its channel becomes the request's channel",
+    "jurisdiction_id": "only when the server serves several jurisdictions",
+    "service_code": "required",
+    "lat": "WGS84 latitude (with long), or give address_string or address_id",
+    "long": "WGS84 longitude", "address_string": "free-text address", "address_id": "the city's address id",
+    "attribute[code]": "answer to the service definition's attribute `code`; attribute[code][]=v once per value of "
+                       "a multivaluelist",
+    "email": "", "device_id": "", "account_id": "", "first_name": "", "last_name": "", "phone": "",
+    "description": "plain text, at most 4,000 characters", "media_url": "http(s) URL",
+    "idempotency_key": "extension: the same key again within 24 hours creates no second request",
+    "language": "extension: BCP 47 tag of the citizen's language",
+}
+POST_UPDATE_FIELDS = {
+    "api_key": "required: an agency's key; the update is sent as that agency",
+    "service_request_id": "required", "status": "required: acknowledged, in_progress, on_hold, resolved, closed, "
+    "reopened, transferred, duplicate, or FixMyStreet's FIXED, CLOSED, IN_PROGRESS, ACTION_SCHEDULED, INVESTIGATING, "
+    "OPEN", "updated_datetime": "when it happened (W3C datetime; default: now)",
+    "description": "note for the citizen (status_notes)", "update_id": "the sender's id of the update (idempotency)",
+    "to_agency": "for transferred", "duplicate_of": "for duplicate",
+}
+
+
+# ---- the application -------------------------------------------------------------------------------------------
+
+def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, submit: Callable[[dict], None],
+               send_update: Callable[[dict], None], post_wait_s: float = 1.5) -> FastAPI:
+    """The API on these jurisdictions and this read model; `submit` sends a ServiceRequestSubmitted record to the
+    intake topic, `send_update` a StatusUpdate record to the updates topic (both raise when they cannot)."""
+    if not jurisdictions:
+        raise ApiConfigError("the API needs at least one jurisdiction")
+    api = Open311(settings=settings, jurisdictions=jurisdictions, engine=engine, submit=submit,
+                  send_update=send_update, post_wait_s=post_wait_s)
+    app = FastAPI(title="civicflow Open311 GeoReport v2", version="2",
+                  description="GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over the civicflow platform. "
+                  "Every resource is also served as XML: replace the .json suffix by .xml. Errors are lists of "
+                  "{code, description}.",
+                  openapi_url=f"{BASE}/openapi.json", docs_url=f"{BASE}/docs", redoc_url=None)
+    _route(app, "discovery", api.discovery, methods=["GET"], summary="Service discovery",
+           response_model=models.Discovery)
+    _route(app, "services", api.services, methods=["GET"], summary="List the services (request types)",
+           response_model=list[models.Service])
+    _route(app, "services/{service_code}", api.service_definition, methods=["GET"],
+           summary="A service's definition: the attributes a request must or may answer",
+           response_model=models.ServiceDefinition)
+    _route(app, "requests", api.post_request, methods=["POST"], summary="Submit a service request",
+           description="Form-encoded fields as GeoReport v2 posts them. Every problem is reported, each as one "
+           "error, and nothing is sent while anything is wrong. Answers service_request_id once the platform has "
+           "accepted the request, or a token while it is still on its way (look it up with GET tokens/{token}).",
+           response_model=list[models.PostAnswer], openapi_extra=_form_body(POST_REQUEST_FIELDS))
+    _route(app, "requests", api.get_requests, methods=["GET"], summary="Search service requests",
+           description="Without ids and dates: the last 90 days, newest first, at most 1,000 per page.",
+           response_model=list[models.ServiceRequest])
+    _route(app, "requests/{service_request_id}", api.get_request, methods=["GET"], summary="One service request",
+           response_model=list[models.ServiceRequest])
+    _route(app, "tokens/{token}", api.token, methods=["GET"], summary="The service_request_id of a token",
+           response_model=list[models.TokenAnswer])
+    _route(app, "servicerequestupdates", api.get_updates, methods=["GET"],
+           summary="Accepted agency updates (FixMyStreet's extension)", response_model=list[models.RequestUpdate])
+    _route(app, "servicerequestupdates", api.post_update, methods=["POST"],
+           summary="Send an agency's status update (FixMyStreet's extension; agency keys only)",
+           response_model=list[models.UpdateAnswer], openapi_extra=_form_body(POST_UPDATE_FIELDS))
+    _handlers(app)
+    return app
+
+
+def _route(app: FastAPI, path: str, impl: Callable, *, methods: list[str], summary: str, response_model,
+           description: str | None = None, openapi_extra: dict | None = None) -> None:
+    """Two routes of one endpoint: {path}.json (documented), and {path}.{fmt} for .xml (and any other suffix,
+    which is answered with an error)."""
+    signature = inspect.signature(impl)
+    json_signature = signature.replace(parameters=[p for p in signature.parameters.values() if p.name != "fmt"])
+    if inspect.iscoroutinefunction(impl):
+        async def as_json(**kwargs):
+            return await impl(fmt="json", **kwargs)
+
+        async def any_format(**kwargs):
+            return await impl(**kwargs)
+    else:
+        def as_json(**kwargs):
+            return impl(fmt="json", **kwargs)
+
+        def any_format(**kwargs):
+            return impl(**kwargs)
+    as_json.__signature__ = json_signature
+    any_format.__signature__ = signature
+    name = f"{impl.__name__}"
+    app.add_api_route(f"{BASE}/{path}.json", as_json, methods=methods, name=f"{name}_json", summary=summary,
+                      description=description or inspect.getdoc(impl) or "", response_model=response_model,
+                      responses=models.ERRORS, openapi_extra=openapi_extra)
+    app.add_api_route(f"{BASE}/{path}.{{fmt}}", any_format, methods=methods, name=name, include_in_schema=False)
+
+
+def _handlers(app: FastAPI) -> None:
+    """Every error in the spec's format, in the format the URL asked for (XML when it names none)."""
+
+    async def api_error(request: Request, error: ApiError) -> Response:
+        return formats.errors(formats.format_of_path(request.url.path), error.status, error.descriptions)
+
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        descriptions = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}"
+                        for e in error.errors()] or ["invalid request"]
+        return formats.errors(formats.format_of_path(request.url.path), 400, descriptions)
+
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        fmt = formats.format_of_path(request.url.path)
+        if error.status_code == 404:
+            return formats.errors(fmt, 404, [f"no such resource: {params.echo(request.url.path)}"])
+        if error.status_code == 405:
+            return formats.errors(fmt, 400, [f"{request.method} is not allowed here"], headers=error.headers)
+        return formats.errors(fmt, error.status_code if error.status_code >= 400 else 400, [str(error.detail)])
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.error("api_unexpected_error", path=request.url.path, method=request.method,
+                  exc_info=(type(error), error, error.__traceback__))
+        return formats.errors(formats.format_of_path(request.url.path), 500, ["internal error"])
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+# ---- the process -----------------------------------------------------------------------------------------------
+
+def run(settings: Settings) -> int:
+    """`civicflow api`: the API on the configured jurisdictions, read model and Kafka cluster, until stopped."""
+    import uvicorn
+    from kafka.errors import KafkaError
+
+    from services.readmodel import db
+    from services.sdk.producer import RequestProducer
+    from services.sdk.updates import UpdateProducer
+    from streams.contracts import codec as contract_codec
+    from streams.contracts import topics as contract_topics
+    from streams.jurisdiction import loader as jurisdiction_loader
+    from streams.jurisdiction.exceptions import JurisdictionConfigError
+    from streams.observability import logs
+
+    logs.configure(log_format=settings.log_format, level=settings.log_level)
+    try:
+        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    except JurisdictionConfigError as error:
+        log.error("api_not_started", reason=str(error))
+        return 1
+    engine = db.engine_for(settings.read_model_url)
+    db.migrate(engine)
+    codec = contract_codec.from_settings(settings.schema_registry_url)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    try:
+        producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+                                   linger_ms=settings.producer_linger_ms)
+        update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+                                         linger_ms=settings.producer_linger_ms)
+    except KafkaError as error:
+        log.error("api_not_started", reason=f"Kafka at {settings.bootstrap_servers}: {error}")
+        engine.dispose()
+        return 1
+    try:
+        app = create_app(settings=settings, jurisdictions=jurisdictions, engine=engine,
+                         submit=lambda record: producer.send_record(record).get(timeout=SEND_TIMEOUT_S),
+                         send_update=lambda record: update_producer.send_record(record).get(timeout=SEND_TIMEOUT_S))
+        log.info("api_starting", url=f"http://{settings.api_host}:{settings.api_port}{BASE}/",
+                 openapi=f"http://{settings.api_host}:{settings.api_port}{BASE}/openapi.json",
+                 read_model=engine.url.render_as_string(hide_password=True))
+        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
+    except ApiConfigError as error:
+        log.error("api_not_started", reason=str(error))
+        return 1
+    finally:
+        producer.close()
+        update_producer.close()
+        engine.dispose()
+    return 0

@@ -1,0 +1,7 @@
+"""Errors of the read model."""
+
+from streams.exceptions import CivicflowError
+
+
+class ProjectionError(CivicflowError):
+    """A record the projection cannot apply (unknown topic kind, unsupported database)."""

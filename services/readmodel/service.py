@@ -1,0 +1,297 @@
+"""The projection process (`civicflow projection`): reads the routed, rejected and lifecycle topics into the
+read model's database.
+
+Each polled batch is decoded, applied in one database transaction, and only then are its Kafka offsets
+committed. A crash between the two re-delivers the batch, which the projection's event-id de-duplication turns
+into a no-op: at-least-once delivery with an exactly-once effect. Several processes may share the consumer
+group; they split the partitions.
+"""
+
+import signal
+import socket
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import structlog
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+
+from services.readmodel import db, projection
+from streams.contracts import codec as contract_codec
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.jurisdiction.exceptions import JurisdictionConfigError
+from streams.observability import logs
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+METRICS_PORT_OFFSET = 200  # the first port tried for /metrics is web_port + 200 (6266)
+POLL_TIMEOUT_MS = 500
+MAX_RECORDS = 500
+RETRY_MAX_S = 30.0
+SUBJECTS = {"routed": contract_schemas.ROUTED, "rejected": contract_schemas.REJECTED,
+            "lifecycle": contract_schemas.LIFECYCLE}
+
+APPLIED = Counter("civicflow_projection_records_applied_total",
+                  "Records the projection applied to the read model, by topic (routed, rejected, lifecycle).",
+                  ["topic"])
+DUPLICATES = Counter("civicflow_projection_records_duplicate_total",
+                     "Re-delivered records the projection skipped (event id already applied), by topic.", ["topic"])
+UNDECODABLE = Counter("civicflow_projection_records_undecodable_total",
+                      "Records the projection could not decode and skipped, by topic and reason code.",
+                      ["topic", "reason"])
+FAILED = Counter("civicflow_projection_records_failed_total",
+                 "Decoded records the projection could not apply and skipped (logged with the error), by topic.",
+                 ["topic"])
+RETRIES = Counter("civicflow_projection_batch_retries_total",
+                  "Batches read again because the database or the schema registry was unavailable.")
+BATCH_SECONDS = Histogram("civicflow_projection_batch_duration_seconds",
+                          "Time to decode and apply one polled batch and commit its offsets.",
+                          buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+LAST_APPLIED = Gauge("civicflow_projection_last_applied_timestamp_seconds",
+                     "Unix time at which the projection last applied a record of the topic.", ["topic"])
+
+# Errors worth waiting out: the database unreachable, restarting, locked or in a deadlock, the schema registry
+# unreachable. Any other error of a batch is looked for record by record, and the records that fail alone are
+# skipped (counted and logged).
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, contract_exceptions.RegistryError)
+
+
+def transient(error: BaseException) -> bool:
+    """True for an error that says nothing about the records: retry them later."""
+    return isinstance(error, TRANSIENT) or (isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A record of a batch, decoded, with the topic kind it came from."""
+
+    kind: str
+    record: dict
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass
+class BatchResult:
+    """What one batch did."""
+
+    applied: Tally = field(default_factory=Tally)
+    duplicates: Tally = field(default_factory=Tally)
+    undecodable: Tally = field(default_factory=Tally)   # (kind, reason) -> count
+    failed: Tally = field(default_factory=Tally)
+
+
+class Projector:
+    """Decodes and applies batches of consumer records; knows nothing of the consumer loop."""
+
+    def __init__(self, *, engine: Engine, codec: contract_codec.Codec, kinds: Mapping[str, str],
+                 catalog: projection.Catalog | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self.codec = codec
+        self.kinds = dict(kinds)   # topic name -> routed, rejected or lifecycle
+        self.catalog = catalog
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    def decode(self, messages, result: BatchResult) -> list[Decoded]:
+        """The batch's records that decode as the topic's record type; the others are counted and logged."""
+        decoded = []
+        for message in messages:
+            kind = self.kinds[message.topic]
+            try:
+                subject = self.codec.subject_of(message.value)
+                if subject != SUBJECTS[kind]:
+                    raise contract_exceptions.SchemaNotReadable(f"a {subject} record on the {kind} topic")
+                record = self.codec.decode(subject, message.value)
+            except contract_exceptions.DecodeError as error:
+                result.undecodable[(kind, error.code)] += 1
+                log.warning("record_undecodable", topic=message.topic, partition=message.partition,
+                            offset=message.offset, reason=error.code, error=str(error))
+                continue
+            decoded.append(Decoded(kind, record, message.topic, message.partition, message.offset))
+        return decoded
+
+    def apply(self, decoded: list[Decoded], result: BatchResult) -> None:
+        """Apply the batch in one transaction; when it fails for another reason than an unavailable database,
+        apply it record by record and skip (count, log) the records that fail on their own."""
+        now = self.clock()
+        try:
+            with self.engine.begin() as conn:
+                outcomes = [(item, self._apply_one(conn, item, now)) for item in decoded]
+        except Exception as failure:
+            if transient(failure):
+                raise
+            log.exception("batch_failed_applying_record_by_record", records=len(decoded))
+            outcomes = []
+            for item in decoded:
+                try:
+                    with self.engine.begin() as conn:
+                        outcomes.append((item, self._apply_one(conn, item, now)))
+                except Exception as error:
+                    if transient(error):
+                        raise
+                    result.failed[item.kind] += 1
+                    log.error("record_failed", topic=item.topic, partition=item.partition, offset=item.offset,
+                              event_id=item.record.get("event_id"), request_id=item.record.get("request_id"),
+                              error=f"{type(error).__name__}: {error}")
+        for item, applied in outcomes:
+            (result.applied if applied else result.duplicates)[item.kind] += 1
+
+    def _apply_one(self, conn, item: Decoded, now: datetime) -> bool:
+        return projection.apply(conn, topic_kind=item.kind, record=item.record, now=now, catalog=self.catalog)
+
+
+def consume(consumer, projector: Projector, *, stop: threading.Event,
+            sleep: Callable[[float], bool] | None = None) -> None:
+    """Poll, apply and commit until `stop` is set. A batch that meets an unavailable database is read again
+    (its partitions are rewound) after a growing pause; nothing is committed for it."""
+    sleep = sleep or stop.wait
+    backoff = 0.0
+    while not stop.is_set():
+        batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS)
+        if not batch:
+            continue
+        started = time.perf_counter()
+        result = BatchResult()
+        messages = [m for records in batch.values() for m in records]
+        try:
+            projector.apply(projector.decode(messages, result), result)
+        except Exception as error:
+            if not transient(error):
+                raise
+            backoff = min(RETRY_MAX_S, backoff * 2 or 0.5)
+            RETRIES.inc()
+            log.warning("batch_retry", error=f"{type(error).__name__}: {error}", records=len(messages),
+                        retry_in_s=backoff)
+            _rewind(consumer, batch)
+            sleep(backoff)
+            continue
+        backoff = 0.0
+        try:
+            consumer.commit(_offsets(batch))
+        except KafkaError as error:  # e.g. a rebalance took the partitions: their next owner re-applies, a no-op
+            log.warning("commit_failed", error=f"{type(error).__name__}: {error}")
+        _observe(result, time.perf_counter() - started)
+
+
+def _offsets(batch) -> dict:
+    """The offsets to commit after the batch: each partition's next record (with the last record's leader
+    epoch, as kafka-python commits its own positions)."""
+    def epoch(record) -> int:
+        value = getattr(record, "leader_epoch", None)
+        return -1 if value is None else value
+
+    return {tp: OffsetAndMetadata(records[-1].offset + 1, "", epoch(records[-1])) for tp, records in batch.items()}
+
+
+def _rewind(consumer, batch) -> None:
+    """Read the batch again from its first records (partitions taken away meanwhile are their new owner's)."""
+    for tp, records in batch.items():
+        try:
+            consumer.seek(tp, records[0].offset)
+        except KafkaError as error:
+            log.info("rewind_skipped", topic=tp.topic, partition=tp.partition, error=str(error))
+
+
+def _observe(result: BatchResult, seconds: float) -> None:
+    BATCH_SECONDS.observe(seconds)
+    now = time.time()
+    for kind, count in result.applied.items():
+        APPLIED.labels(kind).inc(count)
+        LAST_APPLIED.labels(kind).set(now)
+    for kind, count in result.duplicates.items():
+        DUPLICATES.labels(kind).inc(count)
+    for (kind, reason), count in result.undecodable.items():
+        UNDECODABLE.labels(kind, reason).inc(count)
+    for kind, count in result.failed.items():
+        FAILED.labels(kind).inc(count)
+    if result.applied or result.duplicates or result.undecodable or result.failed:
+        log.debug("batch_applied", seconds=round(seconds, 4), applied=sum(result.applied.values()),
+                  duplicates=sum(result.duplicates.values()), undecodable=sum(result.undecodable.values()),
+                  failed=sum(result.failed.values()))
+
+
+def free_port(host: str, first: int, tries: int = 50) -> int:
+    """The first port from `first` on that nothing listens on (a second projection takes the next one)."""
+    for port in range(first, first + tries):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {first}..{first + tries - 1}")
+
+
+def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:
+    """The projection's consumer: its own group, offsets committed by hand after each applied batch."""
+    return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
+                         group_id=f"{settings.app_id}-readmodel", auto_offset_reset="earliest",
+                         enable_auto_commit=False, fetch_max_wait_ms=50, session_timeout_ms=6000,
+                         heartbeat_interval_ms=1000)
+
+
+def _catalog(settings: Settings) -> projection.Catalog | None:
+    """Service names for rows the routed record has not filled yet; the projection runs without them."""
+    try:
+        return projection.catalog_of(jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir))
+    except JurisdictionConfigError as error:
+        log.warning("jurisdictions_unavailable", error=str(error))
+        return None
+
+
+def run(settings: Settings, *, port: int | None = None, stop: threading.Event | None = None) -> None:
+    """Run the projection until SIGINT/SIGTERM (or `stop` is set): migrate, then consume.
+
+    /metrics listens on `port`, or the first free port from web_port + 200 (6266) on.
+    """
+    logs.configure(log_format=settings.log_format, level=settings.log_level)
+    stop = stop or threading.Event()
+    engine = db.engine_for(settings.read_model_url)
+    db.migrate(engine)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    kinds = {topics.routed: "routed", topics.rejected: "rejected", topics.lifecycle: "lifecycle"}
+    projector = Projector(engine=engine, codec=contract_codec.from_settings(settings.schema_registry_url),
+                          kinds=kinds, catalog=_catalog(settings))
+    metrics_port = free_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
+    server, _ = start_http_server(metrics_port, addr=settings.web_host)
+    previous = _handle_signals(stop)
+    consumer = None
+    try:
+        consumer = consumer_for(settings, list(kinds))
+        log.info("projection_starting", bootstrap=settings.bootstrap_servers, group=f"{settings.app_id}-readmodel",
+                 topics=list(kinds), database=engine.url.render_as_string(hide_password=True),
+                 metrics=f"http://{settings.web_host}:{metrics_port}/metrics")
+        consume(consumer, projector, stop=stop)
+    finally:
+        if consumer is not None:
+            consumer.close(autocommit=False)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+        log.info("projection_stopped")
+
+
+def _handle_signals(stop: threading.Event) -> dict:
+    """SIGTERM and SIGINT set `stop` (the batch in hand is finished first); only the main thread can do this."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.getsignal(signum)
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    return previous
