@@ -1,6 +1,7 @@
 """Shared fixtures: one real embedded broker per test session; unique topics and groups per test."""
 
 import itertools
+import os
 import json
 import subprocess
 import sys
@@ -11,12 +12,51 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
 
 from services.broker import service as broker_service
 from services.launcher import service as launcher
 from streams.settings import REPO_ROOT, Settings
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+POSTGRES_URL = os.environ.get("CIVICFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _admin_connection():
+    """An autocommit psycopg connection to the configured database, else to `postgres`."""
+    import psycopg
+
+    url = make_url(POSTGRES_URL)
+    errors = []
+    for database in dict.fromkeys([url.database, "postgres"]):
+        try:
+            return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                                   dbname=database, autocommit=True, connect_timeout=3)
+        except psycopg.OperationalError as error:
+            errors.append(f"{database}: {str(error).strip()}")
+    raise ConnectionError("; ".join(errors))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL database created for this test session and dropped at its end.
+
+    The server is CIVICFLOW_TEST_POSTGRES_URL (default: the local server, trust auth, database `test`); when it
+    cannot be reached, the tests that need it are skipped with the reason.
+    """
+    try:
+        admin = _admin_connection()
+    except ConnectionError as error:
+        pytest.skip(f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string(hide_password=True)}: "
+                    f"{error}")
+    name = f"civicflow_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 _counter = itertools.count()
 
 
@@ -45,18 +85,21 @@ def platform_settings(broker, tmp_path):
 
 
 class WorkerProcess:
-    """`civicflow worker` in a child process, logging to a file."""
+    """`civicflow worker` (or another civicflow process) in a child process, logging to a file."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, command: str = "worker", **env: str) -> None:
         self.settings = settings
         self.log_path = log_path
+        self.command = command
+        self.env = env
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log_path.open("ab")
         self.process = broker_service.child_process(
-            [sys.executable, "-m", "services.cli", "worker"], env=launcher.worker_env(self.settings), cwd=REPO_ROOT,
+            [sys.executable, "-m", "services.cli", self.command], env=launcher.worker_env(self.settings, **self.env),
+            cwd=REPO_ROOT,
             stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self
 
@@ -91,8 +134,8 @@ def start_worker(tmp_path):
     """Start workers for a test; every one still running is stopped afterwards."""
     started = []
 
-    def start(settings: Settings, name: str = "worker") -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / "logs" / f"{name}-{len(started)}.log").start()
+    def start(settings: Settings, name: str = "worker", command: str = "worker", **env: str) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / "logs" / f"{name}-{len(started)}.log", command, **env).start()
         started.append(worker)
         return worker
 
