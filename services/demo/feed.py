@@ -95,6 +95,8 @@ class DemoFeed:
             request["lat"], request["long"] = self._near(request["lat"], request["long"])
         if self.random.random() < 0.4:
             request.update(self._contact())
+            if self.random.random() < 0.25:
+                request["language"] = "es-US"  # Spanish templates exist: the citizen is answered in Spanish
         return request
 
     def _near(self, lat: float, lon: float) -> tuple[float, float]:

@@ -116,8 +116,10 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
 
 
 def _fresh_read_model(settings: Settings) -> None:
-    """The embedded broker starts empty, so does the SQLite read model it feeds (a database given by
-    DATABASE_URL is left alone)."""
+    """The embedded broker starts empty, so do the SQLite read model and the notification outbox it feeds (a
+    database given by DATABASE_URL and an outbox given by CIVICFLOW_NOTIFICATIONS_FILE are left alone)."""
+    if settings.notifications_file is None:
+        notifier_service.outbox_path(settings).unlink(missing_ok=True)
     if settings.database_url is None:
         for suffix in ("", "-wal", "-shm"):
             (settings.data_dir / f"readmodel.sqlite3{suffix}").unlink(missing_ok=True)
