@@ -17,6 +17,7 @@ from kafka import KafkaProducer
 
 from services.bench import kafka_io, workload
 from services.bench import timers as bench_timers
+from services.bench import visibility as bench_visibility
 from services.demo import nyc311
 from services.replay import mapping as replay_mapping
 from services.replay import rows as replay_rows
@@ -196,6 +197,10 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
         replay_eps, replayed = replay_throughput(broker.bootstrap_servers, data_dir, events=replay_events)
         _say(f"  {replay_eps:,.0f} events/s")
     with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:
+        _say("status changes through the Open311 API at the demo's rate…")
+        visible = bench_visibility.main(bootstrap=broker.bootstrap_servers, data_dir=data_dir)
+        _say(f"  p50 {visible['visibility_p50_ms']} ms")
+    with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:
         _say(f"one worker holding {timers:,} open timers…")
         timer_figures = bench_timers.main(bootstrap=broker.bootstrap_servers, data_dir=data_dir,
                                           requests=timers // 2)
@@ -203,7 +208,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
               "faust_passthrough_rps": round(faust_rps, 1), "aiokafka_passthrough_rps": round(aiokafka_rps, 1),
               "ratio": round(pipeline_rps / faust_rps, 3), "p50_ms": round(_percentile(waits, 50), 1),
               "p99_ms": round(_percentile(waits, 99), 1), "latency_requests": len(waits),
-              "replay_events": replayed, "replay_events_per_s": round(replay_eps, 1), **timer_figures}
+              "replay_events": replayed, "replay_events_per_s": round(replay_eps, 1), **timer_figures, **visible}
     print(f"pipeline            {pipeline_rps:>10,.0f} requests/s  (intake → agency topic, {requests:,} requests)")
     print(f"Faust passthrough   {faust_rps:>10,.0f} msg/s       (same broker, same run)")
     print(f"aiokafka loop       {aiokafka_rps:>10,.0f} msg/s")
@@ -216,5 +221,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
     print(f"timer lateness      p50 {timer_figures['timer_lateness_p50_ms']} ms, p99 "
           f"{timer_figures['timer_lateness_p99_ms']} ms over {timer_figures['timers_fired']:,} timers "
           "(target p99 < 1000 ms)")
+    print(f"API visibility      p50 {visible['visibility_p50_ms']} ms, max {visible['visibility_max_ms']} ms over "
+          f"{visible['visibility_samples']} status changes at 5 requests/s (target < 1000 ms)")
     print(json.dumps(result))
     return 0
