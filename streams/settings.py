@@ -70,6 +70,9 @@ class Settings(BaseSettings):
                         validation_alias="CIVICFLOW_AGENTS",
                         description="[CIVICFLOW_AGENTS] the agents a worker runs (intake,lifecycle): one worker pool "
                         "per stage scales the stages apart.")
+    lag_interval_s: float = Field(default=15.0, ge=0, validation_alias="CIVICFLOW_LAG_INTERVAL_S",
+                                  description="[CIVICFLOW_LAG_INTERVAL_S] how often a worker exports the consumer "
+                                  "lag of the platform's groups (15; 0 turns it off).")
     clock: str = Field(default="processing", pattern="^(processing|event)$", validation_alias="CIVICFLOW_CLOCK",
                        description="[CIVICFLOW_CLOCK] processing (live: SLA timers follow the wall clock) or event "
                        "(replays: they follow the watermark of event times) (processing).")

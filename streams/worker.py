@@ -11,6 +11,7 @@ from streams.contracts import admin as contract_admin
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import lag as kafka_lag
 from streams.observability import logs
 from streams.lifecycle import agents as lifecycle_agents
 from streams.lifecycle import processor as lifecycle_processor
@@ -96,6 +97,10 @@ def run(settings: Settings) -> None:
     created = ensure_topics(settings, app.civicflow_jurisdictions)
     log.info("worker_starting", bootstrap=settings.bootstrap_servers, app_id=settings.app_id,
              metrics=f"http://{settings.web_host}:{port}/metrics", topics_created=len(created))
+    if settings.lag_interval_s:
+        groups = [settings.app_id, f"{settings.app_id}-readmodel", f"{settings.app_id}-notifier"]
+        kafka_lag.LagMonitor(bootstrap_servers=settings.bootstrap_servers, groups=groups,
+                             interval_s=settings.lag_interval_s).start()
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
                           quiet=True)
     worker.execute_from_commandline()

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from services.api import formats, models, params
+from services.api import observability as api_observability
 from services.api.endpoints import BASE, Open311
 from services.api.exceptions import ApiConfigError, ApiError
 from streams.settings import Settings
@@ -106,6 +107,7 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
            summary="Send an agency's status update (FixMyStreet's extension; agency keys only)",
            response_model=list[models.UpdateAnswer], openapi_extra=_form_body(POST_UPDATE_FIELDS))
     _handlers(app)
+    api_observability.instrument(app)
     return app
 
 

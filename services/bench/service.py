@@ -43,7 +43,8 @@ def _say(text: str) -> None:
 def _settings(bootstrap: str, name: str, data_dir: Path) -> Settings:
     """A worker of the intake stage alone: the figures are those of validate, enrich and route."""
     return Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"{name}.", app_id=f"bench-{name}",
-                    data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166, agents="intake")
+                    data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166, agents="intake",
+                    lag_interval_s=0)
 
 
 def _start(settings: Settings, args: list[str], log_name: str):

@@ -45,10 +45,10 @@ def progress(*, metrics_url: str, sent: dict, updates: dict) -> str:
     except OSError as error:
         return f"sent {dict(sent)}; metrics unavailable ({error})"
     for family in text_string_to_metric_families(text):
-        if family.name == "civicflow_agent_events_out":
+        if family.name == "civicflow_stage_events_out":
             for sample in family.samples:
                 if sample.name.endswith("_total") and sample.value:
-                    done.setdefault(sample.labels["agent"], {})[sample.labels["outcome"]] = int(sample.value)
+                    done.setdefault(sample.labels["stage"], {})[sample.labels["outcome"]] = int(sample.value)
     return (f"sent {dict(sorted(sent.items()))}, agency updates {sum(updates.values())}\n"
-            f"  intake {dict(sorted(done.get('intake', {}).items()))}\n"
-            f"  lifecycle {dict(sorted(done.get('lifecycle', {}).items()))}")
+            + "\n".join(f"  {stage:<9} {dict(sorted(done[stage].items()))}"
+                        for stage in ("validate", "route", "lifecycle", "sla") if stage in done))

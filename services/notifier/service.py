@@ -6,23 +6,28 @@ would hand to an email, SMS or push gateway), and a log line with the address ma
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
 from kafka import KafkaConsumer
+from prometheus_client import start_http_server
 
 from services.sdk.dedupe import SeenEvents
+from streams import worker as stream_worker
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.notifications import templates as notifications_templates
-from streams.observability import logs
+from streams.observability import logs, metrics
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
+STAGE = "notify"
+METRICS_PORT_OFFSET = 300  # /metrics on the web port + 300 (6366 by default)
 
 
 def outbox_path(settings: Settings) -> Path:
@@ -65,9 +70,26 @@ class Sender:
                    "body": body}
         self.outbox.write(json.dumps(message, ensure_ascii=False) + "\n")
         self.outbox.flush()
+        metrics.NOTIFICATIONS_DELIVERED.labels(notification["channel"], notification["kind"]).inc()
         log.info("notification_delivered", request_id=notification["request_id"], kind=notification["kind"],
                  channel=notification["channel"], to=mask(notification["address"]))
         return message
+
+
+def _deliver(sender: Sender, codec, message) -> None:
+    """One record through the notify stage: in, out (delivered or repeat), dead-lettered when undecodable."""
+    started = time.perf_counter()
+    metrics.stage_in(STAGE).inc()
+    try:
+        notification = codec.decode(contract_schemas.NOTIFICATION, message.value)
+    except contract_exceptions.DecodeError as error:
+        metrics.dead_lettered(STAGE, error.code).inc()
+        log.warning("notification_undecodable", error=str(error), offset=message.offset)
+        return
+    delivered = sender.deliver(notification)
+    metrics.stage_out(STAGE, "delivered" if delivered else "skipped").inc()
+    metrics.stage_seconds(STAGE).observe(time.perf_counter() - started)
+    metrics.stage_last(STAGE).set(time.time())
 
 
 def run(settings: Settings) -> int:
@@ -85,16 +107,16 @@ def run(settings: Settings) -> int:
                              enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
                              heartbeat_interval_ms=1000)
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    log.info("notifier_starting", outbox=str(path), topic=topics.notifications)
+    port = stream_worker.free_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
+    start_http_server(port, addr=settings.web_host)
+    log.info("notifier_starting", outbox=str(path), topic=topics.notifications,
+             metrics=f"http://{settings.web_host}:{port}/metrics")
     with path.open("a", encoding="utf-8") as outbox:
         sender = Sender(jurisdictions=jurisdictions, outbox=outbox)
         while not stop.is_set():
             for records in consumer.poll(timeout_ms=200).values():
                 for message in records:
-                    try:
-                        sender.deliver(codec.decode(contract_schemas.NOTIFICATION, message.value))
-                    except contract_exceptions.DecodeError as error:
-                        log.warning("notification_undecodable", error=str(error), offset=message.offset)
+                    _deliver(sender, codec, message)
             consumer.commit()
     consumer.close()
     return 0

@@ -31,7 +31,7 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.observability import logs
+from streams.observability import logs, metrics
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,7 @@ RETRY_MAX_S = 30.0
 SUBJECTS = {"routed": contract_schemas.ROUTED, "rejected": contract_schemas.REJECTED,
             "lifecycle": contract_schemas.LIFECYCLE}
 
+STAGE = "projection"
 APPLIED = Counter("civicflow_projection_records_applied_total",
                   "Records the projection applied to the read model, by topic (routed, rejected, lifecycle).",
                   ["topic"])
@@ -208,6 +209,18 @@ def _rewind(consumer, batch) -> None:
 def _observe(result: BatchResult, seconds: float) -> None:
     BATCH_SECONDS.observe(seconds)
     now = time.time()
+    records = sum(result.applied.values()) + sum(result.duplicates.values()) + sum(result.undecodable.values()) \
+        + sum(result.failed.values())
+    if records:  # the platform's per-stage view of the projection
+        metrics.stage_in(STAGE).inc(records)
+        metrics.stage_out(STAGE, "applied").inc(sum(result.applied.values()))
+        metrics.stage_out(STAGE, "duplicate").inc(sum(result.duplicates.values()))
+        for (_, reason), count in result.undecodable.items():
+            metrics.dead_lettered(STAGE, reason).inc(count)
+        if result.failed:
+            metrics.dead_lettered(STAGE, "processing_error").inc(sum(result.failed.values()))
+        metrics.stage_seconds(STAGE).observe(seconds / records)
+        metrics.stage_last(STAGE).set(now)
     for kind, count in result.applied.items():
         APPLIED.labels(kind).inc(count)
         LAST_APPLIED.labels(kind).set(now)

@@ -2,31 +2,11 @@
 
 import time
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
-
 from streams.kafka import offsets as kafka_offsets
 
 
-def committed(*, bootstrap_servers: str, group: str) -> dict[tuple[str, int], int]:
-    """{(topic, partition): committed offset} of the group."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-progress")
-    try:
-        found = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
-
-
-def end_offsets(*, bootstrap_servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """The true end offset of every partition of the topics (corrected on brokers that report them early)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="civicflow-progress")
-    try:
-        parts = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        reported = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
-    return kafka_offsets.true_end_offsets(bootstrap_servers=bootstrap_servers, reported=reported)
+committed = kafka_offsets.committed
+end_offsets = kafka_offsets.end_offsets
 
 
 def wait_consumed(*, bootstrap_servers: str, group: str, ends: dict[tuple[str, int], int], timeout_s: float,

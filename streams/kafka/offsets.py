@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 
 
 def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int], int],
@@ -32,3 +33,24 @@ def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int
     finally:
         consumer.close()
     return ends
+
+
+def committed(*, bootstrap_servers: str, group: str) -> dict[tuple[str, int], int]:
+    """{(topic, partition): committed offset} of a consumer group."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
+    try:
+        found = admin.list_group_offsets({group: None}).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
+
+
+def end_offsets(*, bootstrap_servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The true end offset of every partition of the topics (corrected on brokers that report them early)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        reported = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+    return true_end_offsets(bootstrap_servers=bootstrap_servers, reported=reported)

@@ -92,10 +92,11 @@ class _Handler:
         self.topics = topics
         self.sink = sink
         self.archive = archive
+        self._refreshed = 0.0
 
     async def handle(self, event) -> None:
         message = event.message
-        _IN.inc()
+        started = time.perf_counter()
         with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
             try:
                 result = self._process(message)
@@ -109,19 +110,23 @@ class _Handler:
                 await self._dead_letter(message, "processing_error", f"{type(error).__name__}: {error}")
                 return
             await self._send(result)
-            _observe(result)
+            _observe(result, seconds=time.perf_counter() - started)
 
     async def tick(self) -> None:
         """Fire due timers; their events are acknowledged by the broker before their state is written, so a
         crash in between fires them again rather than losing them."""
+        started = time.perf_counter()
         result = self.processor.on_tick()
         if result.events or result.state:
             futures = [await self.sink.send(emit) for emit in result.events]
             await asyncio.gather(*(f for f in futures if f is not None))
             for emit in result.state:
                 await self.sink.send(emit)
-            _observe(result)
+            _observe(result, stage="sla", seconds=time.perf_counter() - started)
         metrics.TIMERS_OPEN.set(len(self.processor.timers))
+        if time.monotonic() - self._refreshed > OPEN_REFRESH_S:
+            self._refreshed = time.monotonic()
+            refresh_open_requests(self.processor)
 
     def _process(self, message) -> Result:
         codec, topic = self.processor.codec, message.topic
@@ -162,8 +167,8 @@ class _Handler:
         await self.sink.send(emit)
 
     async def _dead_letter(self, message, code: str, reason: str) -> None:
-        metrics.DEAD_LETTERED.labels(AGENT, code).inc()
-        metrics.EVENTS_OUT.labels(AGENT, "dead_lettered").inc()
+        metrics.dead_lettered(AGENT, code).inc()
+        metrics.stage_out(AGENT, "dead_lettered").inc()
         log.warning("dead_lettered", reason=code)
         record = pipeline_records.dead_letter(source=(message.topic, message.partition, message.offset),
                                               key=message.key, value=message.value, code=code, reason=reason,
@@ -172,15 +177,47 @@ class _Handler:
         await self.sink.send(Emit(self.topics.dead_letter, message.key, value))
 
 
-_IN = metrics.EVENTS_IN.labels(AGENT)
-_LAST = metrics.LAST_PROCESSED.labels(AGENT)
+OPEN_REFRESH_S = 10.0  # how often the open-requests-by-SLA-state gauge is recomputed (a scan of the store)
 
 
-def _observe(result: Result) -> None:
-    _LAST.set(time.time())
+def _observe(result: Result, *, stage: str = AGENT, seconds: float | None = None) -> None:
+    """Stage figures (in, out by outcome, rejections by reason, time) and the SLA and service-time figures."""
+    now = time.time()
+    if seconds is not None:
+        metrics.stage_in(stage).inc()
+        metrics.stage_seconds(stage).observe(seconds)
+    metrics.stage_last(stage).set(now)
     for what, count in result.counts.items():
         if what.startswith("rejected:"):
-            metrics.REJECTED.labels(AGENT, what.split(":", 1)[1]).inc(count)
-            metrics.EVENTS_OUT.labels(AGENT, "rejected").inc(count)
+            metrics.rejected(AGENT, what.split(":", 1)[1]).inc(count)
+            metrics.stage_out(AGENT, "rejected").inc(count)
+        elif what.startswith("sla_"):
+            metrics.stage_out("sla", what.removeprefix("sla_")).inc(count)
         else:
-            metrics.EVENTS_OUT.labels(AGENT, what).inc(count)
+            metrics.stage_out(AGENT, what).inc(count)
+    for kind, agency, group, goal in result.sla:
+        metric = {"warning": metrics.WARNINGS, "met": metrics.GOALS_MET, "breach": metrics.BREACHES}[kind]
+        metric.labels(agency, group, goal).inc()
+    for kind, seconds_taken, state in result.service_times:
+        agency = state.agency or "triage"
+        if kind == "acknowledge":
+            metrics.TIME_TO_ACKNOWLEDGE.labels(agency).observe(seconds_taken)
+            continue
+        metrics.TIME_TO_RESOLVE.labels(agency).observe(seconds_taken)
+        metrics.RESOLVE_BY_CHANNEL.labels(state.jurisdiction_id, state.channel).observe(seconds_taken)
+        for layer, district in state.districts.items():
+            metrics.RESOLVE_BY_DISTRICT.labels(state.jurisdiction_id, layer, district).observe(seconds_taken)
+
+
+def refresh_open_requests(processor: LifecycleProcessor) -> None:
+    """Set the open-requests gauge from the store (series that dropped to zero are set to zero)."""
+    counts = processor.open_by_state()
+    for labels in list(_open_series):
+        if labels not in counts:
+            metrics.OPEN_REQUESTS.labels(*labels).set(0)
+    for labels, count in counts.items():
+        metrics.OPEN_REQUESTS.labels(*labels).set(count)
+        _open_series.add(labels)
+
+
+_open_series: set[tuple[str, str]] = set()

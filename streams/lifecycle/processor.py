@@ -57,6 +57,8 @@ class Result:
     state: list[Emit] = field(default_factory=list)
     transfers: list[Transfer] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # what happened, for metrics
+    sla: list[tuple[str, str, str, str]] = field(default_factory=list)  # (warning|met|breach, agency, group, goal)
+    service_times: list[tuple[str, float, RequestState]] = field(default_factory=list)  # (acknowledge|resolve, s, state)
 
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -84,6 +86,7 @@ class LifecycleProcessor:
         self.changelog_topic = changelog_topic
         self.options = options
         self.clock = clock
+        self.owned: set[int] = set()  # partitions this worker owns (after the last rebuild)
         self.timers = Timers()   # goal thresholds and forgetting closed requests, on the mode's clock
         self.parked = Timers()   # expiry of parked updates, always on processing time
         self.watermarks: dict[int, int] = {}
@@ -150,6 +153,7 @@ class LifecycleProcessor:
         """Re-index the timers of these partitions from the store (after recovery); forget other partitions'
         states. Returns the number of timers."""
         self.timers, self.parked = Timers(), Timers()
+        self.owned = set(partitions)
         stale = []
         for request_id, value in list(self.store.items()):
             state = self._state(request_id, value)
@@ -165,8 +169,22 @@ class LifecycleProcessor:
         """Partitions moved to another worker: stop firing their timers."""
         self.timers.drop(partitions)
         self.parked.drop(partitions)
+        self.owned -= set(partitions)
         for partition in partitions:
             self.watermarks.pop(partition, None)
+
+    def open_by_state(self) -> dict[tuple[str, str], int]:
+        """{(agency, SLA state): open requests} of the owned partitions: on_track, warned, breached or paused.
+        A scan of the store: the agent calls it every few seconds, not per event."""
+        found: dict[tuple[str, str], int] = {}
+        for value in self.store.values():
+            state = value if isinstance(value, RequestState) else None
+            if state is None or not state.known or state.partition not in self.owned \
+                    or state.status in ("resolved", "closed"):
+                continue
+            key = (state.agency or "triage", _sla_state(state))
+            found[key] = found.get(key, 0) + 1
+        return found
 
     # ---- state --------------------------------------------------------------------------------------------
 
@@ -256,11 +274,23 @@ class LifecycleProcessor:
             self._start_goals(state, at_ms=at_ms)
         else:
             self._move_goals(result, request_id, state, previous=previous, at_ms=at_ms)
+        self._service_times(result, state, previous=previous, at_ms=at_ms)
         if state.status == "closed":
             state.closed_at = at_ms
             state.expires_at = self._now(state.partition, at_ms) + self.options.closed_retention_ms
         result.count("transition")
         self._transition_event(result, request_id, state, update, previous)
+
+    @staticmethod
+    def _service_times(result: Result, state: RequestState, *, previous: str, at_ms: int) -> None:
+        """Time to the first response and to resolution, from submission (first cycle only)."""
+        if state.cycle != 0:
+            return
+        seconds = max(0, at_ms - state.submitted_at) / 1000
+        if previous in ("open", "triage") and state.status not in ("open", "triage"):
+            result.service_times.append(("acknowledge", seconds, state))
+        if state.status in ("resolved", "closed") and previous not in ("resolved", "closed"):
+            result.service_times.append(("resolve", seconds, state))
 
     def _move_goals(self, result: Result, request_id: str, state: RequestState, *, previous: str, at_ms: int):
         goals = self._goals(state)
@@ -333,6 +363,7 @@ class LifecycleProcessor:
                              cycle=state.cycle)
         if fraction < 1.0:
             result.count("sla_warning")
+            result.sla.append(("warning", state.agency or "triage", state.service_group or "", name))
             self._event(result, request_id, state, "sla_warning", at_ms,
                         f"sla/{name}/{state.cycle}/warning/{fraction}", goal=name, threshold=fraction)
         else:
@@ -348,6 +379,9 @@ class LifecycleProcessor:
                 self._fire_goal(result, request_id, state, name)
 
     def _settled(self, result: Result, request_id: str, state: RequestState, name: str, outcome, goal_state):
+        if outcome is not None:
+            result.sla.append(("met" if outcome == sla_goals.MET else "breach", state.agency or "triage",
+                               state.service_group or "", name))
         if outcome == sla_goals.MET:
             result.count("sla_met")
             self._event(result, request_id, state, "sla_met", goal_state.settled_at,
@@ -443,6 +477,17 @@ _CALENDAR_TIME = sla_calendar.CalendarTime()
 
 def _ms(moment) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _sla_state(state: RequestState) -> str:
+    if state.status == "on_hold":
+        return "paused"
+    goals = state.goals.values()
+    if any(g.outcome == sla_goals.BREACHED for g in goals):
+        return "breached"
+    if any(g.fired and g.outcome is None for g in goals):
+        return "warned"
+    return "on_track"
 
 
 def _contact(contact: dict | None) -> tuple | None:

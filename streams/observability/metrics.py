@@ -1,17 +1,31 @@
-"""Prometheus metrics of the stream agents (prefix civicflow_, base units, small label sets)."""
+"""The platform's Prometheus metrics: prefix civicflow_, base units (seconds), `_total` on counters, small fixed
+label sets (never request ids). README's metrics catalogue lists them with the process that serves each.
+
+Stages: validate, enrich, route (the intake agent), lifecycle and sla (the lifecycle agent), projection (the
+read model), api (the Open311 API), notify (the notification sender).
+"""
 
 from prometheus_client import Counter, Gauge, Histogram
 
-EVENTS_IN = Counter("civicflow_agent_events_in_total", "Events an agent read from its input topic.", ["agent"])
-EVENTS_OUT = Counter("civicflow_agent_events_out_total",
-                     "Events an agent finished, by outcome (routed, duplicate, triage, rejected, dead_lettered).",
-                     ["agent", "outcome"])
-REJECTED = Counter("civicflow_agent_events_rejected_total", "Events an agent rejected, by reason code.",
-                   ["agent", "reason"])
-DEAD_LETTERED = Counter("civicflow_agent_events_dead_lettered_total",
-                        "Events an agent could not decode and dead-lettered, by reason code.", ["agent", "reason"])
-LAST_PROCESSED = Gauge("civicflow_agent_last_processed_timestamp_seconds",
-                       "Unix time at which the agent last finished an event.", ["agent"])
+DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# time to acknowledge or resolve: a minute to a quarter
+SERVICE_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 5 * 86400, 10 * 86400,
+                   30 * 86400, 90 * 86400)
+
+# ---- per stage ----------------------------------------------------------------------------------------------
+STAGE_IN = Counter("civicflow_stage_events_in_total", "Events a stage took in.", ["stage"])
+STAGE_OUT = Counter("civicflow_stage_events_out_total", "Events a stage finished, by outcome.", ["stage", "outcome"])
+STAGE_REJECTED = Counter("civicflow_stage_events_rejected_total",
+                         "Events a stage refused, by reason code (the README lists them).", ["stage", "reason"])
+STAGE_DEAD_LETTERED = Counter("civicflow_stage_events_dead_lettered_total",
+                              "Events a stage could not decode or process, kept with their raw bytes, by reason code.",
+                              ["stage", "reason"])
+STAGE_SECONDS = Histogram("civicflow_stage_duration_seconds", "Processing time of one event in a stage.", ["stage"],
+                          buckets=DURATION_BUCKETS)
+STAGE_LAST = Gauge("civicflow_stage_last_processed_timestamp_seconds",
+                   "Unix time at which the stage last finished an event.", ["stage"])
+
+# ---- end to end and Kafka -----------------------------------------------------------------------------------
 INTAKE_TO_ROUTED = Histogram(
     "civicflow_intake_to_routed_seconds",
     "Time from a submission's append to the intake topic to its routing decision being sent.",
@@ -19,17 +33,60 @@ INTAKE_TO_ROUTED = Histogram(
 )
 ROUTED = Counter("civicflow_requests_routed_total", "Requests routed, by jurisdiction, agency and channel.",
                  ["jurisdiction", "agency", "channel"])
+CONSUMER_LAG = Gauge("civicflow_consumer_lag_messages", "Records not yet committed by a consumer group, per topic "
+                     "and partition (true end offset minus committed offset).", ["group", "topic", "partition"])
 
-_routed_children: dict[tuple[str, str, str], object] = {}
-
-
-def routed(*, jurisdiction: str, agency: str, channel: str):
-    """The ROUTED child for these labels (looked up once per label set: this runs for every request)."""
-    labels = (jurisdiction, agency, channel)
-    child = _routed_children.get(labels)
-    if child is None:
-        child = _routed_children[labels] = ROUTED.labels(*labels)
-    return child
-
+# ---- service outcomes -----------------------------------------------------------------------------------------
+OPEN_REQUESTS = Gauge("civicflow_sla_open_requests", "Open requests of the partitions this worker owns, by agency "
+                      "and SLA state (on_track, warned, breached, paused).", ["agency", "state"])
+WARNINGS = Counter("civicflow_sla_warnings_total", "SLA warnings, by agency, service group and goal.",
+                   ["agency", "service_group", "goal"])
+BREACHES = Counter("civicflow_sla_breaches_total", "SLA breaches, by agency, service group and goal.",
+                   ["agency", "service_group", "goal"])
+GOALS_MET = Counter("civicflow_sla_met_total", "SLA goals met, by agency, service group and goal.",
+                    ["agency", "service_group", "goal"])
+TIME_TO_ACKNOWLEDGE = Histogram("civicflow_time_to_acknowledge_seconds",
+                                "From submission to the agency's first response, by agency.", ["agency"],
+                                buckets=SERVICE_BUCKETS)
+TIME_TO_RESOLVE = Histogram("civicflow_time_to_resolve_seconds",
+                            "From submission to resolved (or closed), by agency.", ["agency"], buckets=SERVICE_BUCKETS)
 TIMERS_OPEN = Gauge("civicflow_sla_timers_open", "SLA timers (next thresholds, parked updates, closed requests to "
                     "forget) this worker holds for the partitions it owns.")
+
+# ---- equity: bounded labels from the jurisdiction's configuration ------------------------------------------
+RESOLVE_BY_DISTRICT = Histogram("civicflow_time_to_resolve_by_district_seconds",
+                                "From submission to resolved, by boundary layer and district.",
+                                ["jurisdiction", "layer", "district"], buckets=SERVICE_BUCKETS)
+RESOLVE_BY_CHANNEL = Histogram("civicflow_time_to_resolve_by_channel_seconds",
+                               "From submission to resolved, by intake channel.", ["jurisdiction", "channel"],
+                               buckets=SERVICE_BUCKETS)
+
+# ---- API ----------------------------------------------------------------------------------------------------
+API_REQUESTS = Counter("civicflow_api_requests_total", "Open311 API requests, by endpoint, method and status class.",
+                       ["endpoint", "method", "status_class"])
+API_SECONDS = Histogram("civicflow_api_request_duration_seconds", "Open311 API response time, by endpoint.",
+                        ["endpoint"], buckets=DURATION_BUCKETS)
+
+# ---- notifications ------------------------------------------------------------------------------------------
+NOTIFICATIONS_DELIVERED = Counter("civicflow_notifications_delivered_total",
+                                  "Citizen notifications delivered, by channel and kind.", ["channel", "kind"])
+
+
+class Children:
+    """Label children looked up once per label set (labels() costs microseconds; hot paths run per event)."""
+
+    def __init__(self, metric) -> None:
+        self.metric = metric
+        self._children: dict[tuple, object] = {}
+
+    def __call__(self, *labels: str):
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self.metric.labels(*labels)
+        return child
+
+
+stage_in, stage_out, stage_seconds, stage_last = (Children(STAGE_IN), Children(STAGE_OUT), Children(STAGE_SECONDS),
+                                                  Children(STAGE_LAST))
+rejected, dead_lettered = Children(STAGE_REJECTED), Children(STAGE_DEAD_LETTERED)
+routed = Children(ROUTED)

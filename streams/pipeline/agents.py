@@ -62,7 +62,6 @@ class ProducerSink:
 async def handle(*, event, pipeline: Pipeline, sink) -> None:
     """Process one intake event and send its outcome; never raises for bad input."""
     message = event.message
-    _IN.inc()
     with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
         outcome = await _process(pipeline, message)
         for emit in outcome.emits:
@@ -82,24 +81,31 @@ async def _process(pipeline: Pipeline, message):
             await asyncio.sleep(delay)
 
 
-_IN = metrics.EVENTS_IN.labels(AGENT)
-_LAST = metrics.LAST_PROCESSED.labels(AGENT)
-_OUT = {kind: metrics.EVENTS_OUT.labels(AGENT, kind)
-        for kind in ("routed", "duplicate", "triage", "rejected", "dead_lettered")}
+_STAGES = ("validate", "enrich", "route")
 
 
 def _observe(outcome, message) -> None:
+    """Per stage: in, out by outcome, rejections and dead letters by reason, time; then the end-to-end figures."""
     now = time.time()
-    _OUT[outcome.kind].inc()
-    _LAST.set(now)
-    if outcome.kind == "rejected":
+    for stage, seconds in outcome.timings.items():
+        metrics.stage_in(stage).inc()
+        metrics.stage_seconds(stage).observe(seconds)
+        metrics.stage_last(stage).set(now)
+    kind = outcome.kind
+    if kind == "rejected":
+        metrics.stage_out("validate", "rejected").inc()
         for code in outcome.reasons:
-            metrics.REJECTED.labels(AGENT, code).inc()
+            metrics.rejected("validate", code).inc()
         log.info("rejected", request_id=outcome.request_id, reasons=list(outcome.reasons))
-    elif outcome.kind == "dead_lettered":
-        metrics.DEAD_LETTERED.labels(AGENT, outcome.reasons[0]).inc()
+    elif kind == "dead_lettered":
+        metrics.stage_out("validate", "dead_lettered").inc()
+        metrics.dead_lettered("validate", outcome.reasons[0]).inc()
         log.warning("dead_lettered", reason=outcome.reasons[0])
     else:
+        metrics.stage_out("validate", "accepted").inc()
+        metrics.stage_out("enrich", "enriched").inc()
+        metrics.stage_out("route", kind).inc()
         metrics.INTAKE_TO_ROUTED.observe(max(0.0, now - message.timestamp))
-        metrics.routed(**outcome.labels).inc()
-        log.debug(outcome.kind, request_id=outcome.request_id, agency=outcome.labels["agency"])
+        labels = outcome.labels
+        metrics.routed(labels["jurisdiction"], labels["agency"], labels["channel"]).inc()
+        log.debug(kind, request_id=outcome.request_id, agency=labels["agency"])

@@ -22,3 +22,4 @@ class Outcome:
     request_id: str | None = None
     reasons: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds spent per stage: validate, enrich, route

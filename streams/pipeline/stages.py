@@ -5,6 +5,7 @@ Fusing the stages keeps one topic hop between intake and the agency (each hop co
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
@@ -48,6 +49,8 @@ class Pipeline:
         self.index = index
         self.changelog_topic = changelog_topic
         self.clock = clock
+        self._marks: dict[str, float] = {}
+        self._last = 0.0
 
     def process(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
         """What cannot be decoded or processed is dead-lettered with its raw bytes; the only error raised is
@@ -55,12 +58,21 @@ class Pipeline:
 
         The outcome's emits end with the index writes, bound for the changelog partition of the input's.
         """
+        self._marks, self._last = {}, time.perf_counter()
         outcome = self._outcome(key=key, value=value, source=source)
+        self._mark("route" if "enrich" in self._marks else "validate")
+        outcome.timings = self._marks
         changes = self.index.drain()
         if changes and self.changelog_topic:
             outcome.emits.extend(Emit(self.changelog_topic, json.dumps(k).encode(), json.dumps(v).encode(),
                                       source[1]) for k, v in changes)
         return outcome
+
+    def _mark(self, stage: str) -> None:
+        """Charge the time since the last mark to a stage."""
+        now = time.perf_counter()
+        self._marks[stage] = self._marks.get(stage, 0.0) + now - self._last
+        self._last = now
 
     def _outcome(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
         try:
@@ -88,6 +100,7 @@ class Pipeline:
             reason = Reason(code="duplicate_submission", field="idempotency_key",
                             message=f"idempotency key already used for request {original} within the window")
             return self._reject(submission, [reason], source, original_request_id=original)
+        self._mark("validate")
         return self._route(submission, jurisdiction, at_ms)
 
     def _claim_idempotency_key(self, submission: dict, at_ms: int) -> str | None:
@@ -105,6 +118,7 @@ class Pipeline:
         facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts)
         priority, priority_rule = enrichment_priority.prioritize(jurisdiction=jurisdiction, facts=facts)
         duplicate_of = self._duplicate_of(submission, jurisdiction, at_ms)
+        self._mark("enrich")
         decision = routing_rules.route(jurisdiction=jurisdiction, facts=dataclasses.replace(facts, priority=priority))
         if duplicate_of:
             kind, topic = "duplicate", self.topics.routed
