@@ -3,6 +3,7 @@ worker → visible with its agency at requests/{id} → an agency's update throu
 visible in JSON and XML, and the citizen told by the notification sender."""
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -10,8 +11,10 @@ import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timezone
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.broker import service as broker_service
+from streams.observability import catalogue as metrics_catalogue
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -41,10 +44,12 @@ def test_a_request_posted_through_the_api_is_routed_updated_and_told(platform_se
     settings = platform_settings(database_url=database_url, notifications_file=outbox)
     api_port = broker_service.free_port()
     base = f"http://127.0.0.1:{api_port}/open311/v2"
-    start_worker(settings, "worker")
-    start_worker(settings, "projection", "projection", CIVICFLOW_WEB_PORT=str(broker_service.free_port()))
-    start_worker(settings, "notifier", "notifier")
+    ports = {name: broker_service.free_port() for name in ("worker", "projection", "notifier")}
+    worker = start_worker(settings, "worker", CIVICFLOW_WEB_PORT=str(ports["worker"]), CIVICFLOW_LAG_INTERVAL_S="2")
+    start_worker(settings, "projection", "projection", CIVICFLOW_WEB_PORT=str(ports["projection"] - 200))
+    start_worker(settings, "notifier", "notifier", CIVICFLOW_WEB_PORT=str(ports["notifier"] - 300))
     start_worker(settings, "api", "api", CIVICFLOW_API_PORT=str(api_port))
+    worker_started = time.time()
     wait_until(lambda: _call(f"{base}/discovery.json")[0] == 200, timeout_s=60, message="the API listening")
 
     status, body = _call(f"{base}/requests.json", {
@@ -86,3 +91,46 @@ def test_a_request_posted_through_the_api_is_routed_updated_and_told(platform_se
     messages = wait_until(told, timeout_s=60, message="the citizen told")
     resolved = next(m for m in messages if m["kind"] == "resolved")
     assert resolved["to"] == "ana@example.org" and resolved["language"] == "es" and "Hola Ana" in resolved["body"]
+
+    _check_metrics({"worker": f"http://127.0.0.1:{ports['worker']}/metrics",
+                    "projection": f"http://127.0.0.1:{ports['projection']}/metrics",
+                    "notifier": f"http://127.0.0.1:{ports['notifier']}/metrics",
+                    "api": f"http://127.0.0.1:{api_port}/metrics"}, started=worker_started)
+
+
+def _scrape(url: str) -> tuple[set[str], dict]:
+    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    families, samples = set(), {}
+    for family in text_string_to_metric_families(text):
+        families.add(family.name)
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return families, samples
+
+
+def _total(samples: dict, name: str, **labels) -> float:
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+def _check_metrics(urls: dict[str, str], *, started: float) -> None:
+    """Every process serves its catalogue's families, and the values say what the round trip did."""
+    scraped = {process: _scrape(url) for process, url in urls.items()}
+    for process, names in metrics_catalogue.CATALOGUE.items():
+        assert set(names) <= scraped[process][0], (process, set(names) - scraped[process][0])
+    worker = scraped["worker"][1]
+    assert _total(worker, "civicflow_stage_events_in_total", stage="validate") >= 1
+    assert _total(worker, "civicflow_stage_events_out_total", stage="route", outcome="routed") >= 1
+    assert _total(worker, "civicflow_stage_events_out_total", stage="lifecycle", outcome="transition") >= 1
+    assert _total(worker, "civicflow_sla_met_total", agency="NYPD", goal="resolve") >= 1
+    assert _total(worker, "civicflow_time_to_resolve_seconds_count", agency="NYPD") >= 1
+    assert _total(worker, "civicflow_time_to_resolve_by_district_seconds_count", layer="borough",
+                  district="Manhattan") >= 1
+    assert _total(worker, "civicflow_time_to_resolve_by_channel_seconds_count", channel="mobile") >= 1
+    assert _total(worker, "civicflow_intake_to_routed_seconds_count") >= 1
+    assert started <= _total(worker, "civicflow_stage_last_processed_timestamp_seconds", stage="route") <= time.time()
+    assert any(n == "civicflow_consumer_lag_messages" for n, _ in worker), "lag exported for the groups"
+    assert all(v >= 0 for (n, _), v in worker.items() if n.startswith("civicflow_"))
+    assert _total(scraped["projection"][1], "civicflow_stage_events_out_total", stage="projection",
+                  outcome="applied") >= 3
+    assert _total(scraped["api"][1], "civicflow_api_requests_total", status_class="2xx") >= 3
+    assert _total(scraped["notifier"][1], "civicflow_notifications_delivered_total", channel="email") >= 3
