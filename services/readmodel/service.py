@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import structlog
+from structlog.contextvars import bound_contextvars
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -151,7 +152,12 @@ class Projector:
             (result.applied if applied else result.duplicates)[item.kind] += 1
 
     def _apply_one(self, conn, item: Decoded, now: datetime) -> bool:
-        return projection.apply(conn, topic_kind=item.kind, record=item.record, now=now, catalog=self.catalog)
+        with bound_contextvars(topic=item.topic, partition=item.partition, offset=item.offset,
+                               request_id=item.record.get("request_id")):
+            applied = projection.apply(conn, topic_kind=item.kind, record=item.record, now=now, catalog=self.catalog)
+            log.info("record_applied" if applied else "record_already_applied", kind=item.kind,
+                     event_id=item.record.get("event_id"))
+            return applied
 
 
 def consume(consumer, projector: Projector, *, stop: threading.Event,

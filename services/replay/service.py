@@ -77,7 +77,7 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
         run_id = uuid.uuid4().hex[:8]
         settings = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay.{run_id}.",
                                                "app_id": f"{settings.app_id}-replay-{run_id}", "clock": "event",
-                                               "notifications": False})
+                                               "notifications": False, "log_level": "WARNING"})
         stream_worker.ensure_topics(settings, jurisdictions)
         for n in range(workers):
             port = stream_worker.free_port(settings.web_host, settings.web_port + 100 + n)

@@ -111,6 +111,8 @@ class _Handler:
                 return
             await self._send(result)
             _observe(result, seconds=time.perf_counter() - started)
+            if result.counts:
+                log.info("lifecycle", **result.counts)
 
     async def tick(self) -> None:
         """Fire due timers; their events are acknowledged by the broker before their state is written, so a

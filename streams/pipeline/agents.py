@@ -108,4 +108,4 @@ def _observe(outcome, message) -> None:
         metrics.INTAKE_TO_ROUTED.observe(max(0.0, now - message.timestamp))
         labels = outcome.labels
         metrics.routed(labels["jurisdiction"], labels["agency"], labels["channel"]).inc()
-        log.debug(kind, request_id=outcome.request_id, agency=labels["agency"])
+        log.info(kind, request_id=outcome.request_id, agency=labels["agency"] or None)
