@@ -168,7 +168,7 @@ def replay_throughput(bootstrap: str, data_dir: Path, *, events: int) -> tuple[f
     copies = -(-events // per_copy)
     settings = Settings(kafka_bootstrap_servers=bootstrap, data_dir=data_dir, log_level="WARNING")
     done = replay_service.run(settings=settings, path=nyc311.SAMPLE, mapping=mapping, repeat=copies, workers=2,
-                              progress=False)
+                              progress=False, read_model=False)
     return done.events / done.seconds, done.events
 
 

@@ -130,7 +130,7 @@ def replay(args, settings) -> int:
     try:
         mapping = replay_mapping.load(path=args.mapping, format_name=args.format)
         done = replay_service.run(settings=settings, path=args.file, mapping=mapping, json_path=args.json,
-                                  workers=args.workers)
+                                  workers=args.workers, read_model=args.read_model)
     except ReplayError as error:
         print(f"civicflow replay: {error}", file=sys.stderr)
         return 2
@@ -139,7 +139,18 @@ def replay(args, settings) -> int:
     print(replay_views.summary(done.figures, events=done.events, seconds=done.seconds, skipped=len(done.skipped)))
     if args.json:
         print(f"\none JSON line per request in {args.json}")
+    if args.read_model:
+        print(f"projected into the read model {settings.read_model_url}: try civicflow report --html report.html")
     return 0
+
+
+def report(args, settings) -> int:
+    """KPI and equity figures from the read model."""
+    from services.report import service as report_service
+    fmt, out = ("csv", args.csv) if args.csv else ("html", args.html) if args.html else ("table", None)
+    return report_service.main(settings, start=args.start, end=args.end, fmt=fmt,
+                               out_path=None if out is None or str(out) == "-" else out,
+                               jurisdiction_id=args.jurisdiction)
 
 
 def topics(args, settings) -> int:

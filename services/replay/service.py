@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -19,6 +19,8 @@ from tqdm import tqdm
 
 from services.broker import service as broker_service
 from services.launcher import service as launcher
+from services.readmodel import db as readmodel_db
+from services.readmodel import projection as readmodel_projection
 from services.replay import rows as replay_rows
 from services.replay import summary as replay_summary
 from services.sdk import consumer as sdk_consumer
@@ -62,7 +64,7 @@ def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: 
 
 
 def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = None, workers: int = 1,
-        repeat: int = 1, spacing_days: int = 7, progress: bool = True) -> Replayed:
+        repeat: int = 1, spacing_days: int = 7, progress: bool = True, read_model: bool = True) -> Replayed:
     """Replay the export (`repeat` copies, each `spacing_days` later, with new ids: for benchmarks); prints a
     progress bar when `progress`."""
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
@@ -86,7 +88,7 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
             stack.callback(launcher.stop_process, process)
         started = time.monotonic()
         _feed(settings, reader, events, progress=progress)
-        outcomes, update_rejections = _collect(settings)
+        outcomes, update_rejections = _collect(settings, jurisdictions=jurisdictions, read_model=read_model)
         seconds = time.monotonic() - started
     figures = replay_summary.totals(outcomes, update_rejections=update_rejections)
     if json_path is not None:
@@ -141,15 +143,30 @@ def _wait(settings: Settings, topics: list[str]) -> None:
                                timeout_s=3600)
 
 
-def _collect(settings: Settings):
-    """Every request's outcome, and the updates the platform refused, by reason."""
+def _collect(settings: Settings, *, jurisdictions, read_model: bool):
+    """Every request's outcome, and the updates the platform refused, by reason; with `read_model`, the
+    replay's records are also projected into the read model (for `civicflow report` and the API)."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
     lifecycle = _read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE)
     rejected = _read(settings, topics.rejected, codec, contract_schemas.REJECTED)
+    if read_model:
+        routed = _read(settings, topics.routed, codec, contract_schemas.ROUTED)
+        _project(settings, jurisdictions, [("routed", routed), ("rejected", rejected), ("lifecycle", lifecycle)])
     update_rejections = Counter(r["reasons"][0]["code"] for r in {x["event_id"]: x for x in rejected}.values()
                                 if r["update"] is not None)
     return replay_summary.outcomes(lifecycle=lifecycle, rejected=rejected), update_rejections
+
+
+def _project(settings: Settings, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
+    engine = readmodel_db.engine_for(settings.read_model_url)
+    readmodel_db.migrate(engine)
+    catalog, now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        for kind, items in records:
+            for record in items:
+                readmodel_projection.apply(conn, topic_kind=kind, record=record, now=now, catalog=catalog)
+    engine.dispose()
 
 
 def _read(settings: Settings, topic: str, codec, subject: str) -> list[dict]:

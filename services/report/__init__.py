@@ -1,0 +1,1 @@
+"""KPI and equity report on the read model (`civicflow report`): on-time rates, time to close, district gaps."""
