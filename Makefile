@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit bench clean
+.PHONY: help install tools run test unit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,10 +18,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install civicflow with its test tools
 
+# Debian's packages for the deployment checks in tests/deploy: prometheus brings promtool (config, rules and
+# their unit tests), docker-compose validates deploy/compose.yaml (no Docker engine is installed: only the client).
+# The prometheus package's post-install may start a daemon on :9090, which is stopped. Never fails: without root
+# or apt-get those checks are skipped, and say so.
+tools: ## install promtool and docker-compose (Debian) if missing and apt-get is usable
+	@missing="$$(command -v promtool >/dev/null || echo prometheus) $$(command -v docker-compose >/dev/null || echo docker-compose)"; \
+	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	  ( test "$$(id -u)" = 0 && command -v apt-get >/dev/null && apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    && { command -v invoke-rc.d >/dev/null && invoke-rc.d prometheus stop >/dev/null 2>&1 || true; } ) \
+	  || echo "could not install $$missing: their checks will be skipped"; \
+	fi
+
 run: $(STAMP) ## the whole platform on the embedded broker, with NYC demo traffic (Ctrl-C stops)
 	$(BIN)/civicflow run
 
-test: $(STAMP) ## the whole suite, unit and integration (starts its own broker)
+test: $(STAMP) tools ## the whole suite, unit and integration (starts its own broker)
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP) ## only the tests that need no broker
