@@ -14,6 +14,8 @@ STAGE = "api"
 def instrument(app: FastAPI) -> None:
     """Count and time every request; serve /metrics."""
 
+    metrics.zero(STAGE, outcomes=("2xx", "4xx", "5xx"), reasons=("400", "403", "404"), dead_letters=())
+
     @app.middleware("http")
     async def observe(request: Request, call_next):
         started = time.perf_counter()

@@ -108,6 +108,7 @@ def run(settings: Settings) -> int:
                              heartbeat_interval_ms=1000)
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     port = stream_worker.free_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
+    metrics.zero(STAGE, outcomes=("delivered", "skipped"))
     start_http_server(port, addr=settings.web_host)
     log.info("notifier_starting", outbox=str(path), topic=topics.notifications,
              metrics=f"http://{settings.web_host}:{port}/metrics")

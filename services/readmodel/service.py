@@ -285,6 +285,7 @@ def run(settings: Settings, *, port: int | None = None, stop: threading.Event | 
     projector = Projector(engine=engine, codec=contract_codec.from_settings(settings.schema_registry_url),
                           kinds=kinds, catalog=_catalog(settings))
     metrics_port = free_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
+    metrics.zero(STAGE, outcomes=("applied", "duplicate"))
     server, _ = start_http_server(metrics_port, addr=settings.web_host)
     previous = _handle_signals(stop)
     consumer = None

@@ -17,6 +17,7 @@ from structlog.contextvars import bound_contextvars
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.lifecycle import codec as lifecycle_codec
+from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
@@ -43,6 +44,10 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     sink = sink or _ProducerSink(app)
     archive = RoutedArchive(bootstrap_servers=bootstrap_servers, topic=topics.routed) if bootstrap_servers else None
     handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive)
+
+    metrics.zero(AGENT, outcomes=("opened", "transition", "parked", "notification", "rejected", "dead_lettered"),
+                 reasons=machine.REFUSAL_CODES)
+    metrics.zero("sla", outcomes=("warning", "met", "breached"), dead_letters=())
 
     @app.agent(source, name=AGENT)
     async def lifecycle(stream):

@@ -5,6 +5,8 @@ Statuses: triage (no agency yet), open, acknowledged, in_progress, on_hold, reso
 
 from dataclasses import dataclass
 
+REFUSAL_CODES = ("unknown_request", "illegal_transition", "not_owner", "to_agency_missing", "to_agency_invalid",
+                 "duplicate_of_missing")
 ACTIVE = frozenset({"open", "acknowledged", "in_progress", "on_hold"})
 OPEN311_CLOSED = frozenset({"resolved", "closed"})
 TRIAGE_AGENCY = "TRIAGE"

@@ -90,3 +90,17 @@ stage_in, stage_out, stage_seconds, stage_last = (Children(STAGE_IN), Children(S
                                                   Children(STAGE_LAST))
 rejected, dead_lettered = Children(STAGE_REJECTED), Children(STAGE_DEAD_LETTERED)
 routed = Children(ROUTED)
+
+DEAD_LETTER_CODES = ("empty_message", "unknown_magic_byte", "truncated_header", "unknown_schema_id",
+                     "schema_not_readable", "malformed_avro", "processing_error")
+
+
+def zero(stage: str, *, outcomes=(), reasons=(), dead_letters=DEAD_LETTER_CODES) -> None:
+    """Create a stage's known series at 0, so rates and increases see their first events."""
+    stage_in(stage)
+    for outcome in outcomes:
+        stage_out(stage, outcome)
+    for reason in reasons:
+        rejected(stage, reason)
+    for code in dead_letters:
+        dead_lettered(stage, code)

@@ -16,6 +16,7 @@ from streams.contracts import exceptions as contract_exceptions
 from streams.observability import metrics
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
+from streams.validation import models as validation_models
 
 AGENT = "intake"
 BATCH_MAX = 500
@@ -39,6 +40,11 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     pipeline: Pipeline = build_pipeline(index, changelog_topic)
     topic = app.topic(intake_topic, key_serializer="raw", value_serializer="raw")
     sink = sink or ProducerSink(app)
+
+    metrics.zero("validate", outcomes=("accepted", "rejected", "dead_lettered"),
+                 reasons=tuple(validation_models.REASON_CODES))
+    metrics.zero("enrich", outcomes=("enriched",), dead_letters=())
+    metrics.zero("route", outcomes=("routed", "triage", "duplicate"), dead_letters=())
 
     @app.agent(topic, name=AGENT)
     async def intake(stream):
