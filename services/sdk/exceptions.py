@@ -5,3 +5,7 @@ from streams.exceptions import CivicflowError
 
 class SubmissionError(CivicflowError):
     """A request that cannot be turned into a ServiceRequestSubmitted record."""
+
+
+class DeliveryError(CivicflowError):
+    """The broker did not acknowledge a record within the time allowed (after the producer's own retries)."""

@@ -1,23 +1,10 @@
 """The frontend producer SDK: submit service requests to the intake topic."""
 
-from dataclasses import dataclass
-
-from kafka import KafkaProducer
-
+from services.sdk import delivery as sdk_delivery
 from services.sdk import requests as sdk_requests
 from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """Where a submission landed."""
-
-    request_id: str
-    topic: str
-    partition: int
-    offset: int
 
 
 class RequestProducer:
@@ -28,20 +15,20 @@ class RequestProducer:
         self.topics = topics
         self.codec = codec
         self.default_jurisdiction = default_jurisdiction
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=linger_ms,
-                                       batch_size=65536, max_request_size=10 * 1024 * 1024, retries=5)
+        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, linger_ms=linger_ms)
 
-    def submit(self, request: dict):
-        """Send one request (dict as frontends write it); returns (request_id, future of its Receipt)."""
+    def submit(self, request: dict) -> tuple[str, sdk_delivery.Pending]:
+        """Send one request (dict as frontends write it); returns its request id and a Pending whose get()
+        returns the Receipt. Raises SubmissionError (every problem of the request's shape, nothing sent);
+        get() raises DeliveryError when the broker does not acknowledge it."""
         record = sdk_requests.to_record(request, default_jurisdiction=self.default_jurisdiction)
         return record["request_id"], self.send_record(record)
 
-    def send_record(self, record: dict):
-        """Send an already-built submission record; returns a future of its Receipt."""
+    def send_record(self, record: dict) -> sdk_delivery.Pending:
+        """Send an already-built submission record."""
         value = self.codec.encode(contract_schemas.SUBMITTED, record)
         future = self._producer.send(self.topics.intake, key=sdk_requests.partition_key(record), value=value)
-        request_id = record["request_id"]
-        return _ReceiptFuture(future, request_id)
+        return sdk_delivery.Pending(future, record["request_id"])
 
     def send_raw(self, *, key: bytes | None, value: bytes | None):
         """Send bytes as they are (tests and demos of the dead-letter path)."""
@@ -59,13 +46,3 @@ class RequestProducer:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _ReceiptFuture:
-    def __init__(self, future, request_id: str) -> None:
-        self._future = future
-        self.request_id = request_id
-
-    def get(self, timeout: float = 30.0) -> Receipt:
-        meta = self._future.get(timeout=timeout)
-        return Receipt(request_id=self.request_id, topic=meta.topic, partition=meta.partition, offset=meta.offset)

@@ -4,7 +4,6 @@ import time
 
 from streams.kafka import offsets as kafka_offsets
 
-
 committed = kafka_offsets.committed
 end_offsets = kafka_offsets.end_offsets
 

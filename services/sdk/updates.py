@@ -2,8 +2,7 @@
 
 from datetime import datetime, timezone
 
-from kafka import KafkaProducer
-
+from services.sdk import delivery as sdk_delivery
 from services.sdk.exceptions import SubmissionError
 from streams.contracts import schemas as contract_schemas
 from streams.pipeline import ids
@@ -44,18 +43,19 @@ class UpdateProducer:
         self.topics = topics
         self.codec = codec
         self.jurisdiction_id = jurisdiction_id
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=linger_ms,
-                                       retries=5)
+        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, linger_ms=linger_ms)
 
-    def send(self, *, request_id: str, status: str, agency: str, **fields):
-        """Send one update; returns (update id, future of the broker's acknowledgement)."""
+    def send(self, *, request_id: str, status: str, agency: str, **fields) -> tuple[str, "sdk_delivery.Pending"]:
+        """Send one update; returns its update id and a Pending whose get() returns the Receipt (DeliveryError
+        when the broker does not acknowledge it). Raises SubmissionError for an update that cannot be built."""
         fields.setdefault("jurisdiction_id", self.jurisdiction_id)
         record = update_record(request_id=request_id, status=status, agency=agency, **fields)
         return record["update_id"], self.send_record(record)
 
     def send_record(self, record: dict):
         value = self.codec.encode(contract_schemas.UPDATE, record)
-        return self._producer.send(self.topics.updates, key=record["request_id"].encode(), value=value)
+        future = self._producer.send(self.topics.updates, key=record["request_id"].encode(), value=value)
+        return sdk_delivery.Pending(future, record["request_id"])
 
     def flush(self) -> None:
         self._producer.flush()

@@ -1,0 +1,39 @@
+"""Producing with the SDK: one configuration of the Kafka producer, and futures that raise DeliveryError."""
+
+from dataclasses import dataclass
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from services.sdk.exceptions import DeliveryError
+
+
+def producer(*, bootstrap_servers: str, linger_ms: int = 5) -> KafkaProducer:
+    """Idempotent (a retried batch is written once), all replicas acknowledge, retries on transient errors."""
+    return KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, retries=5,
+                         linger_ms=linger_ms, batch_size=65536, max_request_size=10 * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where a record landed."""
+
+    request_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class Pending:
+    """A record on its way; get() waits for the broker and returns its Receipt, or raises DeliveryError."""
+
+    def __init__(self, future, request_id: str) -> None:
+        self._future = future
+        self.request_id = request_id
+
+    def get(self, timeout: float = 30.0) -> Receipt:
+        try:
+            meta = self._future.get(timeout=timeout)
+        except KafkaError as error:
+            raise DeliveryError(f"{self.request_id}: not acknowledged: {error}") from error
+        return Receipt(request_id=self.request_id, topic=meta.topic, partition=meta.partition, offset=meta.offset)
