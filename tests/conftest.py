@@ -129,9 +129,17 @@ class WorkerProcess:
                 for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    setattr(item, f"report_{call.when}", outcome.get_result())
+
+
 @pytest.fixture
-def start_worker(tmp_path):
-    """Start workers for a test; every one still running is stopped afterwards."""
+def start_worker(tmp_path, request):
+    """Start workers (or other civicflow processes) for a test; every one still running is stopped afterwards,
+    and when the test failed the end of each one's log is printed."""
     started = []
 
     def start(settings: Settings, name: str = "worker", command: str = "worker", **env: str) -> WorkerProcess:
@@ -142,6 +150,10 @@ def start_worker(tmp_path):
     yield start
     for worker in started:
         worker.stop()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for worker in started:
+            print(f"\n----- {worker.log_path.name} (last 40 lines) -----\n" + "\n".join(worker.log().splitlines()[-40:]))
 
 
 def wait_until(predicate, *, timeout_s: float, interval_s: float = 0.2, message: str = "condition"):
