@@ -1,7 +1,5 @@
 """Build and run one stream worker: the Faust app, its agents, topics and the /metrics page."""
 
-import socket
-
 import faust
 import structlog
 from prometheus_client import generate_latest
@@ -12,28 +10,17 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.kafka import lag as kafka_lag
-from streams.observability import logs
 from streams.lifecycle import agents as lifecycle_agents
 from streams.lifecycle import processor as lifecycle_processor
 from streams.lifecycle.processor import LifecycleProcessor
+from streams.observability import logs
+from streams.observability.ports import free_port  # noqa: F401  (launcher and services use it from here too)
 from streams.pipeline import agents as pipeline_agents
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp sets the charset (utf-8) itself
-
-
-def free_port(host: str, first: int, tries: int = 50) -> int:
-    """The first port from `first` on that nothing listens on (a second worker takes the next one)."""
-    for port in range(first, first + tries):
-        with socket.socket() as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise OSError(f"no free port in {first}..{first + tries - 1}")
 
 
 def all_topic_specs(settings: Settings, jurisdictions: dict) -> list[contract_topics.TopicSpec]:

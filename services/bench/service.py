@@ -18,12 +18,12 @@ from kafka import KafkaProducer
 from services.bench import kafka_io, workload
 from services.bench import timers as bench_timers
 from services.bench import visibility as bench_visibility
+from services.broker import service as broker_service
 from services.demo import nyc311
+from services.launcher import service as launcher
 from services.replay import mapping as replay_mapping
 from services.replay import rows as replay_rows
 from services.replay import service as replay_service
-from services.broker import service as broker_service
-from services.launcher import service as launcher
 from services.sdk import requests as sdk_requests
 from streams import worker as stream_worker
 from streams.contracts import admin as contract_admin

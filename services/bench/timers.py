@@ -23,8 +23,8 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.lifecycle.models import RequestState
-from streams.sla.goals import GoalState
 from streams.settings import Settings
+from streams.sla.goals import GoalState
 
 DAY_MS = 86_400_000
 

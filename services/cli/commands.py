@@ -1,9 +1,9 @@
 """The CLI's commands, each a small function of the parsed arguments and the settings."""
 
 import json
-from datetime import datetime
 import sys
 import threading
+from datetime import datetime
 
 from services.broker import service as broker_service
 from services.cli import views

@@ -7,14 +7,13 @@ import sys
 import threading
 
 import structlog
-
-from services.broker import service as broker_service
 from kafka import KafkaConsumer
 
+from services.broker import service as broker_service
 from services.demo.agencies import DemoAgencies
 from services.demo.feed import DemoFeed
-from services.notifier import service as notifier_service
 from services.launcher import views
+from services.notifier import service as notifier_service
 from services.sdk.producer import RequestProducer
 from services.sdk.updates import UpdateProducer
 from streams import worker as stream_worker
@@ -77,6 +76,8 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops everything, even when started from a shell that ignores SIGINT for background jobs
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     broker, children = None, {}
     if settings.uses_embedded_broker:
         broker = broker_service.EmbeddedBroker(host=settings.embedded_broker_host,

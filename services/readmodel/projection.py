@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from services.readmodel.exceptions import ProjectionError
 from services.readmodel import times as readmodel_times
+from services.readmodel.exceptions import ProjectionError
 from services.readmodel.schema import events, requests
 
 TOPIC_KINDS = ("routed", "rejected", "lifecycle")

@@ -8,7 +8,6 @@ group; they split the partitions.
 """
 
 import signal
-import socket
 import threading
 import time
 from collections import Counter as Tally
@@ -17,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import structlog
-from structlog.contextvars import bound_contextvars
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
+from structlog.contextvars import bound_contextvars
 
 from services.readmodel import db, projection
 from streams.contracts import codec as contract_codec
@@ -33,6 +32,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.observability import logs, metrics
+from streams.observability.ports import free_port
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -240,18 +240,6 @@ def _observe(result: BatchResult, seconds: float) -> None:
         log.debug("batch_applied", seconds=round(seconds, 4), applied=sum(result.applied.values()),
                   duplicates=sum(result.duplicates.values()), undecodable=sum(result.undecodable.values()),
                   failed=sum(result.failed.values()))
-
-
-def free_port(host: str, first: int, tries: int = 50) -> int:
-    """The first port from `first` on that nothing listens on (a second projection takes the next one)."""
-    for port in range(first, first + tries):
-        with socket.socket() as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise OSError(f"no free port in {first}..{first + tries - 1}")
 
 
 def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:

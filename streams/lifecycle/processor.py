@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
+from streams.contracts import schemas as contract_schemas
 from streams.jurisdiction.conditions import Facts
 from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine, records
@@ -26,7 +27,6 @@ from streams.notifications import models as notifications_models
 from streams.notifications import templates as notifications_templates
 from streams.pipeline import ids
 from streams.pipeline.models import Emit
-from streams.contracts import schemas as contract_schemas
 from streams.sla import calendar as sla_calendar
 from streams.sla import goals as sla_goals
 from streams.sla import policy as sla_policy

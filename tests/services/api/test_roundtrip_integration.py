@@ -45,7 +45,7 @@ def test_a_request_posted_through_the_api_is_routed_updated_and_told(platform_se
     api_port = broker_service.free_port()
     base = f"http://127.0.0.1:{api_port}/open311/v2"
     ports = {name: broker_service.free_port() for name in ("worker", "projection", "notifier")}
-    worker = start_worker(settings, "worker", CIVICFLOW_WEB_PORT=str(ports["worker"]), CIVICFLOW_LAG_INTERVAL_S="2")
+    start_worker(settings, "worker", CIVICFLOW_WEB_PORT=str(ports["worker"]), CIVICFLOW_LAG_INTERVAL_S="2")
     start_worker(settings, "projection", "projection", CIVICFLOW_WEB_PORT=str(ports["projection"] - 200))
     start_worker(settings, "notifier", "notifier", CIVICFLOW_WEB_PORT=str(ports["notifier"] - 300))
     start_worker(settings, "api", "api", CIVICFLOW_API_PORT=str(api_port))

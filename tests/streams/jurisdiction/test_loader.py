@@ -3,25 +3,17 @@
 import shutil
 
 import pytest
-import yaml
 
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.settings import Settings
+from tests.streams.conftest import edit
 
 NYC = Settings().jurisdictions_dir / "nyc"
 
 
-def edit(path, change) -> None:
-    """Load a YAML file, let `change` modify the data in place, write it back."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-@pytest.fixture
-def nyc_copy(tmp_path):
-    return shutil.copytree(NYC, tmp_path / "nyc")
 
 
 def problems_of(directory) -> list[str]:

@@ -1,10 +1,8 @@
 """SLA policies: the shipped NYC sla.yaml loads and picks the first matching policy; a broken sla.yaml is
 reported with file and place; a jurisdiction without sla.yaml has no goals."""
 
-import shutil
 
 import pytest
-import yaml
 
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.conditions import Facts
@@ -12,6 +10,7 @@ from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.settings import Settings
 from streams.sla.calendar import BusinessCalendar, CalendarTime
 from streams.sla.policy import NO_SLA
+from tests.streams.conftest import edit
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -79,15 +78,8 @@ def test_policies_by_name_and_pause_statuses(nyc):
 
 # ---- broken files -----------------------------------------------------------------------------------------
 
-def edit(path, change) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-@pytest.fixture
-def nyc_copy(tmp_path):
-    return shutil.copytree(NYC, tmp_path / "nyc")
 
 
 def problems_of(directory) -> list[str]:
