@@ -18,7 +18,9 @@ class RequestState:
 
     __slots__ = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
                  "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
-                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at", "contact", "language")
+                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at", "contact", "language",
+                 "tally")
+    PERSISTED = __slots__[:-1]  # tally is the worker's own bookkeeping: (agency, SLA state) it is counted under
 
     def __init__(self, **values) -> None:
         for name in self.__slots__:
@@ -40,14 +42,14 @@ class RequestState:
         return self.status is not None
 
     def as_list(self) -> list:
-        values = [getattr(self, name) for name in self.__slots__]
-        values[self.__slots__.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
-        values[self.__slots__.index("districts")] = dict(self.districts)
+        values = [getattr(self, name) for name in self.PERSISTED]
+        values[self.PERSISTED.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
+        values[self.PERSISTED.index("districts")] = dict(self.districts)
         return values
 
     @classmethod
     def from_list(cls, values: list) -> "RequestState":
-        state = cls(**dict(zip(cls.__slots__, values)))
+        state = cls(**dict(zip(cls.PERSISTED, values)))
         state.goals = {sys.intern(name): GoalState.from_list(goal) for name, goal in state.goals.items()}
         return state
 

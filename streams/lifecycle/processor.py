@@ -87,6 +87,7 @@ class LifecycleProcessor:
         self.options = options
         self.clock = clock
         self.owned: set[int] = set()  # partitions this worker owns (after the last rebuild)
+        self.open_counts: dict[tuple[str, str], int] = {}  # (agency, SLA state) → open requests
         self.timers = Timers()   # goal thresholds and forgetting closed requests, on the mode's clock
         self.parked = Timers()   # expiry of parked updates, always on processing time
         self.watermarks: dict[int, int] = {}
@@ -153,11 +154,13 @@ class LifecycleProcessor:
         """Re-index the timers of these partitions from the store (after recovery); forget other partitions'
         states. Returns the number of timers."""
         self.timers, self.parked = Timers(), Timers()
-        self.owned = set(partitions)
+        self.owned, self.open_counts = set(partitions), {}
         stale = []
         for request_id, value in list(self.store.items()):
             state = self._state(request_id, value)
             if state.partition in partitions:
+                state.tally = None
+                self._tally(state)
                 self._schedule(request_id, state)
             else:
                 stale.append(request_id)
@@ -170,21 +173,29 @@ class LifecycleProcessor:
         self.timers.drop(partitions)
         self.parked.drop(partitions)
         self.owned -= set(partitions)
+        for value in self.store.values():
+            if isinstance(value, RequestState) and value.partition in partitions and value.tally is not None:
+                self.open_counts[value.tally] -= 1
+                value.tally = None
         for partition in partitions:
             self.watermarks.pop(partition, None)
 
     def open_by_state(self) -> dict[tuple[str, str], int]:
         """{(agency, SLA state): open requests} of the owned partitions: on_track, warned, breached or paused.
-        A scan of the store: the agent calls it every few seconds, not per event."""
-        found: dict[tuple[str, str], int] = {}
-        for value in self.store.values():
-            state = value if isinstance(value, RequestState) else None
-            if state is None or not state.known or state.partition not in self.owned \
-                    or state.status in ("resolved", "closed"):
-                continue
+        Kept up to date on every save (no scan of the store)."""
+        return {key: count for key, count in self.open_counts.items() if count}
+
+    def _tally(self, state: RequestState) -> None:
+        """Move the request to the (agency, SLA state) it is counted under now."""
+        key = None
+        if state.known and state.status not in ("resolved", "closed") and state.partition in self.owned:
             key = (state.agency or "triage", _sla_state(state))
-            found[key] = found.get(key, 0) + 1
-        return found
+        if key != state.tally:
+            if state.tally is not None:
+                self.open_counts[state.tally] -= 1
+            if key is not None:
+                self.open_counts[key] = self.open_counts.get(key, 0) + 1
+            state.tally = key
 
     # ---- state --------------------------------------------------------------------------------------------
 
@@ -197,12 +208,15 @@ class LifecycleProcessor:
 
     def _save(self, result: Result, request_id: str, state: RequestState) -> None:
         self.store[request_id] = state
+        self._tally(state)
         if self.changelog_topic:
             result.state.append(Emit(self.changelog_topic, json.dumps(request_id).encode(),
                                      lifecycle_codec.dumps(state), state.partition))
 
     def _delete(self, result: Result, request_id: str, partition: int) -> None:
-        self.store.pop(request_id, None)
+        state = self.store.pop(request_id, None)
+        if isinstance(state, RequestState) and state.tally is not None:
+            self.open_counts[state.tally] -= 1
         if self.changelog_topic:
             result.state.append(Emit(self.changelog_topic, json.dumps(request_id).encode(), None, partition))
 

@@ -234,3 +234,21 @@ def test_no_contact_no_notification_and_a_phone_gets_an_sms(jurisdictions):
     sms = notifications(p.on_routed(with_contact(routed("loud"), phone="+1 212 555 0100", lang="fr"),
                                     partition=0, offset=1))
     assert {(n["channel"], n["language"]) for n in sms} == {("sms", "en")}, "no French templates: English"
+
+
+def test_open_requests_are_counted_by_agency_and_sla_state_as_they_move(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock)
+    p.rebuild({0})
+    p.on_routed(routed("a"), partition=0, offset=0)
+    p.on_routed(routed("b"), partition=0, offset=1)
+    assert p.open_by_state() == {("NYPD", "on_track"): 2}
+    p.on_update(update("on_hold", T0_MS + 60_000, request_id="b"), partition=0)
+    assert p.open_by_state() == {("NYPD", "on_track"): 1, ("NYPD", "paused"): 1}
+    clock.now = T0_MS + 2 * HOUR
+    p.on_tick()
+    assert p.open_by_state() == {("NYPD", "breached"): 1, ("NYPD", "paused"): 1}
+    p.on_update(update("closed", T0_MS + 3 * HOUR, request_id="a"), partition=0)
+    assert p.open_by_state() == {("NYPD", "paused"): 1}
+    p.revoke({0})
+    assert p.open_by_state() == {}
