@@ -30,7 +30,8 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     """Declare the intake index table and the agent; `build_pipeline(index, changelog_topic)` makes the Pipeline.
 
     The index reads and writes the table's in-memory data; the pipeline sends each write to the changelog
-    itself, with the event's other outputs, and Faust restores the table from it on recovery.
+    itself, with the event's other outputs, and Faust restores the table from it on recovery, after which the
+    index re-schedules the expiry of the entries of the partitions this worker owns.
     `sink` receives what the agent emits: the app's producer unless a test gives its own.
     """
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
@@ -51,6 +52,15 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             for event in events:
                 await handle(event=event, pipeline=pipeline, sink=sink)
+
+    @table.on_recover
+    async def rebuild_expiry():
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == intake_topic}
+        log.info("intake_index_rebuilt", partitions=sorted(owned), entries=index.rebuild(owned))
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender, revoked, **kwargs):
+        index.revoke({tp.partition for tp in revoked if tp.topic == intake_topic})
 
     return intake
 

@@ -56,16 +56,18 @@ class Pipeline:
         """What cannot be decoded or processed is dead-lettered with its raw bytes; the only error raised is
         RegistryError (the schema registry cannot be reached), after which the same input can be processed again.
 
-        The outcome's emits end with the index writes, bound for the changelog partition of the input's.
+        The outcome's emits end with the index writes and expiries, bound for the changelog partition of the
+        input's.
         """
         self._marks, self._last = {}, time.perf_counter()
         outcome = self._outcome(key=key, value=value, source=source)
         self._mark("route" if "enrich" in self._marks else "validate")
         outcome.timings = self._marks
+        self.index.expire(partition=source[1])
         changes = self.index.drain()
         if changes and self.changelog_topic:
-            outcome.emits.extend(Emit(self.changelog_topic, json.dumps(k).encode(), json.dumps(v).encode(),
-                                      source[1]) for k, v in changes)
+            outcome.emits.extend(Emit(self.changelog_topic, json.dumps(k).encode(),
+                                      None if v is None else json.dumps(v).encode(), source[1]) for k, v in changes)
         return outcome
 
     def _mark(self, stage: str) -> None:
@@ -94,30 +96,31 @@ class Pipeline:
         if reasons:
             return self._reject(submission, reasons, source)
         jurisdiction = self.jurisdictions[submission["jurisdiction_id"]]
-        at_ms = _ms(submission["submitted_at"])
-        original = self._claim_idempotency_key(submission, at_ms)
+        at_ms, partition = _ms(submission["submitted_at"]), source[1]
+        self.index.observe(partition=partition, at_ms=at_ms)
+        original = self._claim_idempotency_key(submission, at_ms, partition)
         if original:
             reason = Reason(code="duplicate_submission", field="idempotency_key",
                             message=f"idempotency key already used for request {original} within the window")
             return self._reject(submission, [reason], source, original_request_id=original)
         self._mark("validate")
-        return self._route(submission, jurisdiction, at_ms)
+        return self._route(submission, jurisdiction, at_ms, partition)
 
-    def _claim_idempotency_key(self, submission: dict, at_ms: int) -> str | None:
+    def _claim_idempotency_key(self, submission: dict, at_ms: int, partition: int) -> str | None:
         key = submission["idempotency_key"]
         if not key:
             return None
         where = dict(jurisdiction_id=submission["jurisdiction_id"], key=key, request_id=submission["request_id"])
         original = self.index.original_for(**where, at_ms=at_ms)
         if original is None:
-            self.index.remember_key(**where, at_ms=at_ms)
+            self.index.remember_key(**where, at_ms=at_ms, partition=partition)
         return original
 
-    def _route(self, submission: dict, jurisdiction, at_ms: int) -> Outcome:
+    def _route(self, submission: dict, jurisdiction, at_ms: int, partition: int) -> Outcome:
         districts = enrichment_districts.lookup(jurisdiction=jurisdiction, submission=submission)
         facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts)
         priority, priority_rule = enrichment_priority.prioritize(jurisdiction=jurisdiction, facts=facts)
-        duplicate_of = self._duplicate_of(submission, jurisdiction, at_ms)
+        duplicate_of = self._duplicate_of(submission, jurisdiction, at_ms, partition)
         self._mark("enrich")
         decision = routing_rules.route(jurisdiction=jurisdiction, facts=dataclasses.replace(facts, priority=priority))
         if duplicate_of:
@@ -149,7 +152,7 @@ class Pipeline:
             emits.append(Emit(topic, key, without))
         return emits
 
-    def _duplicate_of(self, submission: dict, jurisdiction, at_ms: int) -> str | None:
+    def _duplicate_of(self, submission: dict, jurisdiction, at_ms: int, partition: int) -> str | None:
         settings = jurisdiction.duplicate_settings(submission["service_code"])
         if settings is None or submission["lat"] is None or submission["long"] is None:
             return None
@@ -158,7 +161,7 @@ class Pipeline:
                                      radius_m=settings.radius_m, window_ms=int(settings.window_hours * 3_600_000))
         original = self.index.duplicate_of(request_id=submission["request_id"], near=near)
         if original is None:
-            self.index.add_open(request_id=submission["request_id"], near=near)
+            self.index.add_open(request_id=submission["request_id"], near=near, partition=partition)
         return original
 
     def _reject(self, submission: dict, reasons: list, source: tuple[str, int, int],

@@ -37,20 +37,29 @@ def jurisdictions():
     return jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)
 
 
-@pytest.fixture
-def agent_and_sink(jurisdictions, tmp_path):
+def _register(jurisdictions, tmp_path, clock: dict, *, live_index_clock: bool = False):
+    """The intake agent on the test's clock (clock["now"]), with a sink that keeps what it emits.
+    With live_index_clock the index's processing time follows the latest submitted_at, as it does live."""
     settings = Settings(kafka_bootstrap_servers="127.0.0.1:1", data_dir=tmp_path, app_id="civicflow-unit")
     app = stream_app.create_app(settings)
     sink = ListSink()
 
     def build_pipeline(index, changelog_topic):
+        index.clock = lambda: int(clock["now"].timestamp() * 1000)
+        if live_index_clock:
+            index.clock = lambda: max(index.watermarks.values(), default=0)
         return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index,
-                        changelog_topic=changelog_topic, clock=lambda: NOW)
+                        changelog_topic=changelog_topic, clock=lambda: clock["now"])
 
     agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
                                      changelog_topic=CHANGELOG,
                                      idempotency_window_s=86400, sink=sink)
     return agent, sink
+
+
+@pytest.fixture
+def agent_and_sink(jurisdictions, tmp_path):
+    return _register(jurisdictions, tmp_path, {"now": NOW})
 
 
 def _submission(**overrides) -> dict:
@@ -128,6 +137,21 @@ async def test_index_writes_go_to_the_changelog_partition_of_the_input(agent_and
     assert b'"idem|nyc|k-9"' in {e.key for e in state}
     rejected = CODEC.decode(contract_schemas.REJECTED, next(e for e in sink.sent if e.topic == TOPICS.rejected).value)
     assert rejected["original_request_id"] == "r-1", "the second use of the key names the first request"
+
+
+async def test_an_idempotency_key_past_its_window_is_deleted_from_the_changelog_partition(jurisdictions, tmp_path):
+    agent, sink = _register(jurisdictions, tmp_path, {"now": NOW}, live_index_clock=True)
+    old = _submission(request_id="r-old", idempotency_key="k-old", submitted_at=NOW - timedelta(hours=30))
+    async with agent.test_context() as context:
+        await context.put(**_put_args(old), partition=2)
+        await context.put(**_put_args(_submission(request_id="r-new", idempotency_key="k-new")), partition=2)
+        await context.put(**_put_args(_submission(request_id="r-again", idempotency_key="k-old")), partition=2)
+    state = [e for e in sink.sent if e.topic == CHANGELOG]
+    tombstones = [e for e in state if e.value is None]
+    assert [e.key for e in tombstones if e.key == b'"idem|nyc|k-old"'] == [b'"idem|nyc|k-old"']
+    assert {e.partition for e in tombstones} == {2}
+    outputs = [e for e in sink.sent if e.topic != CHANGELOG]
+    assert TOPICS.rejected not in {e.topic for e in outputs}, "a key out of its window is free again"
 
 
 class FlakyRegistry:
