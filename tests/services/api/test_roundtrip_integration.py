@@ -67,8 +67,9 @@ def test_a_request_posted_through_the_api_is_routed_updated_and_told(platform_se
         code, data = _call(f"{base}/requests/{request_id}.{fmt}")
         return json.loads(data)[0] if code == 200 and fmt == "json" else (data if code == 200 else None)
 
-    routed = wait_until(lambda: (r := shown()) and r.get("agency_responsible") and r, timeout_s=60,
-                        message="the request routed")
+    # the agency comes with the routed record, the expected datetime with the lifecycle's opened event after it
+    routed = wait_until(lambda: (r := shown()) and r.get("agency_responsible") and r.get("expected_datetime") and r,
+                        timeout_s=60, message="the request routed with its deadline")
     assert routed["agency_responsible"] == "New York City Police Department" and routed["status"] == "open"
     assert routed["expected_datetime"] and "email" not in routed
 
