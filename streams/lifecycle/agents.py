@@ -217,7 +217,7 @@ def _observe(result: Result, *, stage: str = AGENT, seconds: float | None = None
 
 
 def refresh_open_requests(processor: LifecycleProcessor) -> None:
-    """Set the open-requests gauge from the store (series that dropped to zero are set to zero)."""
+    """Set the open-requests gauge from the processor's counts (series that dropped to zero are set to zero)."""
     counts = processor.open_by_state()
     for labels in list(_open_series):
         if labels not in counts:

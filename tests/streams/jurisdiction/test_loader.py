@@ -7,21 +7,9 @@ import pytest
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.settings import Settings
-from tests.streams.conftest import edit
+from tests.streams.conftest import assert_reported, edit, problems_of
 
 NYC = Settings().jurisdictions_dir / "nyc"
-
-
-
-
-
-
-def problems_of(directory) -> list[str]:
-    with pytest.raises(JurisdictionConfigError) as raised:
-        jurisdiction_loader.load_jurisdiction(directory)
-    header, *problems = str(raised.value).split("\n  - ")
-    assert header.endswith(f"({len(problems)} problems):"), header
-    return problems
 
 
 def test_the_shipped_nyc_directory_loads():
@@ -64,9 +52,7 @@ def test_a_broken_directory_reports_every_problem_with_file_and_place(nyc_copy):
         "jurisdiction.yaml: boundaries.layers.community_district: ",
         "services.yaml: service_code 'animal-in-a-park' is defined twice",
     ]
-    assert len(problems) == len(expected), problems
-    for start in expected:
-        assert any(p.startswith(start) for p in problems), f"{start!r} not in {problems}"
+    assert_reported(problems, expected)
     missing = next(p for p in problems if "community_district" in p)
     assert "missing.geojson" in missing
 

@@ -6,11 +6,10 @@ import pytest
 
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.conditions import Facts
-from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.settings import Settings
 from streams.sla.calendar import BusinessCalendar, CalendarTime
 from streams.sla.policy import NO_SLA
-from tests.streams.conftest import edit
+from tests.streams.conftest import assert_reported, edit, problems_of
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -79,17 +78,6 @@ def test_policies_by_name_and_pause_statuses(nyc):
 # ---- broken files -----------------------------------------------------------------------------------------
 
 
-
-
-
-def problems_of(directory) -> list[str]:
-    with pytest.raises(JurisdictionConfigError) as raised:
-        jurisdiction_loader.load_jurisdictions(directory.parent)
-    header, *problems = str(raised.value).split("\n  - ")
-    assert header.endswith(f"({len(problems)} problems):"), header
-    return problems
-
-
 def policy(data, name: str) -> dict:
     return next(p for p in data["policies"] if p["name"] == name)
 
@@ -118,9 +106,7 @@ def test_every_sla_problem_is_reported_with_its_place(nyc_copy):
         "sla.yaml: parks.resolve: warnings are increasing fractions between 0 and 1",
         "sla.yaml: taxis: when.service_code: 'taxi-complaint-typo' is unknown",
     ]
-    assert len(problems) == len(expected), problems
-    for start in expected:
-        assert any(p.startswith(start) for p in problems), f"{start!r} not in {problems}"
+    assert_reported(problems, expected)
 
 
 @pytest.mark.parametrize("change, expected", [
