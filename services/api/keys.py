@@ -8,22 +8,20 @@ from typing import Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict
 
 from services.api.exceptions import ApiConfigError, Forbidden
 from services.sdk.requests import CHANNELS
+from streams.configuration import ConfigModel
 
 
-class ApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ApiKey(ConfigModel):
 
     client: str
     channel: Literal[CHANNELS]  # type: ignore[valid-type]
     agency: str | None = None
 
 
-class KeysFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class KeysFile(ConfigModel):
 
     keys: dict[str, ApiKey]
 

@@ -4,19 +4,16 @@ from pathlib import Path
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.replay.exceptions import MappingError
+from streams.configuration import ConfigModel
 from streams.settings import REPO_ROOT
 
 MAPPINGS_DIR = REPO_ROOT / "deploy" / "replay"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Columns(_Model):
+class Columns(ConfigModel):
     """Column names of the export."""
 
     id: str = Field(description="the row's own id: the request's external_id")
@@ -30,7 +27,7 @@ class Columns(_Model):
     description: list[str] = Field(default=[], description="columns joined with ' - ' as the description")
 
 
-class Location(_Model):
+class Location(ConfigModel):
     """How to build a location: coordinates, else an address, else an intersection."""
 
     lat: str | None = None
@@ -41,7 +38,7 @@ class Location(_Model):
     address_id: str | None = None
 
 
-class Mapping(_Model):
+class Mapping(ConfigModel):
     """A mapping file (deploy/replay/nyc311.yaml is the documented example)."""
 
     jurisdiction_id: str

@@ -2,21 +2,19 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from streams.configuration import ConfigModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Agency(_Model):
+class Agency(ConfigModel):
     """An agency that receives work; its code names its work topic (work.<jurisdiction>.<code>)."""
 
     name: str
     description: str | None = None
 
 
-class BoundaryLayer(_Model):
+class BoundaryLayer(ConfigModel):
     """A GeoJSON file of polygons (lon/lat) whose features are the districts of one kind."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -24,7 +22,7 @@ class BoundaryLayer(_Model):
     id_property: str
 
 
-class Boundaries(_Model):
+class Boundaries(ConfigModel):
     extent: str = Field(description="layer whose union is the jurisdiction's area")
     layers: list[BoundaryLayer] = Field(min_length=1)
     tolerance_m: float = Field(default=0.0, ge=0, le=1000,
@@ -32,14 +30,14 @@ class Boundaries(_Model):
                                "its districts are those of the nearest polygons")
 
 
-class DuplicateSettings(_Model):
+class DuplicateSettings(ConfigModel):
     """An open request of the same service within radius_m and window_hours is a duplicate."""
 
     radius_m: float = Field(gt=0, le=5000)
     window_hours: float = Field(gt=0, le=24 * 90)
 
 
-class JurisdictionFile(_Model):
+class JurisdictionFile(ConfigModel):
     """jurisdiction.yaml."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -50,12 +48,12 @@ class JurisdictionFile(_Model):
     duplicates: DuplicateSettings | None = None
 
 
-class AttributeValue(_Model):
+class AttributeValue(ConfigModel):
     key: str
     name: str
 
 
-class Attribute(_Model):
+class Attribute(ConfigModel):
     """An Open311 service-definition attribute."""
 
     code: str
@@ -68,7 +66,7 @@ class Attribute(_Model):
     values: list[AttributeValue] = []
 
 
-class Service(_Model):
+class Service(ConfigModel):
     """An Open311 service of the catalog, with the agency that handles it."""
 
     service_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -89,13 +87,13 @@ class Service(_Model):
         return bool(self.attributes)
 
 
-class ServicesFile(_Model):
+class ServicesFile(ConfigModel):
     """services.yaml."""
 
     services: list[Service] = Field(min_length=1)
 
 
-class Condition(_Model):
+class Condition(ConfigModel):
     """What a rule matches; every given field must hold, and within a list any element may."""
 
     service_code: list[str] | None = None
@@ -106,32 +104,32 @@ class Condition(_Model):
     keywords: list[str] | None = Field(default=None, description="whole words in the description, any case")
 
 
-class RoutingRule(_Model):
+class RoutingRule(ConfigModel):
     name: str
     when: Condition = Condition()
     agency: str
     queue: str = "general"
 
 
-class DefaultRoute(_Model):
+class DefaultRoute(ConfigModel):
     agency: str
     queue: str = "general"
 
 
-class RoutingFile(_Model):
+class RoutingFile(ConfigModel):
     """routing.yaml: first matching rule wins; without a default, no match goes to triage."""
 
     rules: list[RoutingRule]
     default: DefaultRoute | None = None
 
 
-class PriorityRule(_Model):
+class PriorityRule(ConfigModel):
     name: str
     when: Condition
     priority: str
 
 
-class PriorityFile(_Model):
+class PriorityFile(ConfigModel):
     """priority.yaml: first matching rule wins, else the default level."""
 
     levels: list[str] = Field(min_length=1)

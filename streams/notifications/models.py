@@ -1,20 +1,18 @@
 """notifications.yaml: message templates per language and kind (str.format fields, see templates.FIELDS)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from streams.configuration import ConfigModel
 
 KINDS = ("received", "routed", "acknowledged", "in_progress", "resolved", "closed", "breach_apology")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Template(_Model):
+class Template(ConfigModel):
     subject: str
     body: str
 
 
-class NotificationsFile(_Model):
+class NotificationsFile(ConfigModel):
     """Templates by language (BCP 47 primary tag, e.g. en, es), each with every kind."""
 
     default_language: str

@@ -3,8 +3,9 @@
 import re
 from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from streams.configuration import ConfigModel
 from streams.jurisdiction.models import Condition
 
 STATUSES = ("triage", "open", "acknowledged", "in_progress", "on_hold", "resolved", "closed")
@@ -12,18 +13,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGES = re.compile(r"^\s*\d{2}:\d{2}-\d{2}:\d{2}\s*(,\s*\d{2}:\d{2}-\d{2}:\d{2}\s*)*$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Holidays(_Model):
+class Holidays(ConfigModel):
     """Public holidays from the `holidays` package for a country (ISO code) and optional subdivision."""
 
     country: str
     subdivision: str | None = None
 
 
-class CalendarSpec(_Model):
+class CalendarSpec(ConfigModel):
     """Weekly opening hours ('09:00-17:00', several ranges comma-separated, '24:00' or '00:00' closes at
     midnight), holidays and extra closed dates. The time zone is the jurisdiction's unless given."""
 
@@ -43,7 +40,7 @@ class CalendarSpec(_Model):
         return hours
 
 
-class GoalSpec(_Model):
+class GoalSpec(ConfigModel):
     """One goal: a target duration counted on a clock ('calendar', or a calendar's name)."""
 
     target: timedelta = Field(gt=timedelta(0))
@@ -53,7 +50,7 @@ class GoalSpec(_Model):
                                    "resolve have defaults")
 
 
-class Policy(_Model):
+class Policy(ConfigModel):
     """Goals for the requests a condition matches; the first matching policy applies."""
 
     name: str
@@ -61,7 +58,7 @@ class Policy(_Model):
     goals: dict[str, GoalSpec] = Field(min_length=1)
 
 
-class SlaFile(_Model):
+class SlaFile(ConfigModel):
     """sla.yaml."""
 
     calendars: dict[str, CalendarSpec] = {}
