@@ -1,12 +1,14 @@
 """The intake agent: one pass from intake to the agency's work topic (validate → enrich → route).
 
 Events are taken in small batches (at most BATCH_MAX, waiting at most BATCH_WITHIN_S for a batch to fill), which
-saves Faust's per-event agent overhead; each event is still processed, sent and acknowledged on its own terms.
+saves Faust's per-event agent overhead. A batch is decoded and its points looked up together, then each event is
+processed on its own terms, and the batch's records go to the producer together before Faust acknowledges it.
 """
 
 import asyncio
 import itertools
 import time
+from collections import defaultdict
 
 import faust
 import structlog
@@ -50,8 +52,7 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     @app.agent(topic, name=AGENT)
     async def intake(stream):
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            for event in events:
-                await handle(event=event, pipeline=pipeline, sink=sink)
+            await handle(messages=[event.message for event in events], pipeline=pipeline, sink=sink)
 
     @table.on_recover
     async def rebuild_expiry():
@@ -66,31 +67,70 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
 
 
 class ProducerSink:
-    """Sends emitted records with the app's producer (flushed by Faust before every offset commit)."""
+    """Hands each batch's records to the app's producer as one record batch per topic partition.
+
+    aiokafka's `send` costs a future per record; a batch builder does not. Records without a partition go where
+    `send` would put them: the producer's partitioner chooses by key. Faust
+    flushes the producer before every offset commit, so a batch is delivered before its input is committed.
+    """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
 
-    async def send(self, emit) -> None:
-        await self.app.producer.send(emit.topic, emit.key, emit.value, emit.partition, None, None)
+    async def send_all(self, emits: list) -> None:
+        producer = self.app.producer._ensure_producer()  # the aiokafka producer under Faust's
+        by_partition = defaultdict(list)
+        known = set()
+        for emit in emits:
+            partition = emit.partition
+            if partition is None:
+                if emit.topic not in known:
+                    await producer.partitions_for(emit.topic)  # waits for the topic's metadata if need be
+                    known.add(emit.topic)
+                partition = self.app.producer.key_partition(emit.topic, emit.key).partition
+            by_partition[(emit.topic, partition)].append(emit)
+        for (topic, partition), records in by_partition.items():
+            batch = producer.create_batch()
+            for emit in records:
+                if batch.append(key=emit.key, value=emit.value, timestamp=None) is None:  # full: send, start anew
+                    await self._send(producer, batch, topic, partition)
+                    batch = producer.create_batch()
+                    batch.append(key=emit.key, value=emit.value, timestamp=None)
+            await self._send(producer, batch, topic, partition)
+
+    @staticmethod
+    async def _send(producer, batch, topic: str, partition: int) -> None:
+        batch.close()  # complete: the sender need not wait for it to linger
+        await producer.send_batch(batch, topic, partition=partition)
 
 
-async def handle(*, event, pipeline: Pipeline, sink) -> None:
-    """Process one intake event and send its outcome; never raises for bad input."""
-    message = event.message
-    with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
-        outcome = await _process(pipeline, message)
-        for emit in outcome.emits:
-            await sink.send(emit)
-        _observe(outcome, message)
+def _source(message) -> tuple[str, int, int]:
+    return message.topic, message.partition, message.offset
+
+
+def _bound(message):
+    return bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset)
+
+
+async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
+    """Process a batch of intake messages, send all their records, then count and log each; never raises for
+    bad input."""
+    pipeline.prepare([(_source(message), message.value) for message in messages])
+    outcomes = []
+    for message in messages:
+        with _bound(message):
+            outcomes.append(await _process(pipeline, message))
+    await sink.send_all([emit for outcome in outcomes for emit in outcome.emits])
+    for message, outcome in zip(messages, outcomes):
+        with _bound(message):
+            _observe(outcome, message)
 
 
 async def _process(pipeline: Pipeline, message):
     """The outcome; while the schema registry cannot be reached, wait and try again (the input is not at fault)."""
     for attempt in itertools.count():
         try:
-            return pipeline.process(key=message.key, value=message.value,
-                                    source=(message.topic, message.partition, message.offset))
+            return pipeline.process(key=message.key, value=message.value, source=_source(message))
         except contract_exceptions.RegistryError as error:
             delay = min(REGISTRY_RETRY_MAX_S, 0.1 * 2 ** attempt)
             log.warning("schema_registry_unavailable", error=str(error), retry_in_s=delay)

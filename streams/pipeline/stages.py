@@ -6,7 +6,8 @@ Fusing the stages keeps one topic hop between intake and the agency (each hop co
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
 import structlog
@@ -51,6 +52,35 @@ class Pipeline:
         self.clock = clock
         self._marks: dict[str, float] = {}
         self._last = 0.0
+        self._prepared: dict[tuple[str, int, int], dict | contract_exceptions.DecodeError] = {}
+
+    def prepare(self, batch: Sequence[tuple[tuple[str, int, int], bytes | None]]) -> None:
+        """Decode a batch of (source, value) ahead of `process`, and look up all its points in one go.
+
+        `process` then uses the decoded record of each source it was given; anything that went wrong here is
+        left for `process` to meet again and report (a registry that cannot be reached, a bad point).
+        """
+        self._prepared = {}
+        points = defaultdict(list)
+        for source, value in batch:
+            try:
+                decoded = self._prepared[source] = self._decode(value)
+            except contract_exceptions.RegistryError:
+                continue
+            if isinstance(decoded, dict) and decoded["lat"] is not None and decoded["long"] is not None:
+                points[decoded["jurisdiction_id"]].append((decoded["lat"], decoded["long"]))
+        for jurisdiction_id, located in points.items():
+            if jurisdiction_id in self.jurisdictions:
+                try:
+                    self.jurisdictions[jurisdiction_id].geography.prime(located)
+                except Exception:  # each point is looked up again on its own, and fails there with its request
+                    log.exception("district_prefetch_failed", jurisdiction_id=jurisdiction_id)
+
+    def _decode(self, value: bytes | None) -> dict | contract_exceptions.DecodeError:
+        try:
+            return self.codec.decode(contract_schemas.SUBMITTED, value)
+        except contract_exceptions.DecodeError as error:
+            return error
 
     def process(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
         """What cannot be decoded or processed is dead-lettered with its raw bytes; the only error raised is
@@ -77,10 +107,10 @@ class Pipeline:
         self._last = now
 
     def _outcome(self, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]) -> Outcome:
-        try:
-            submission = self.codec.decode(contract_schemas.SUBMITTED, value)
-        except contract_exceptions.DecodeError as error:
-            return self._dead_letter(key=key, value=value, source=source, code=error.code, reason=str(error))
+        submission = self._prepared.pop(source, None) or self._decode(value)
+        if isinstance(submission, contract_exceptions.DecodeError):
+            return self._dead_letter(key=key, value=value, source=source, code=submission.code,
+                                     reason=str(submission))
         try:
             return self._accept_or_reject(submission, key, source)
         except contract_exceptions.RegistryError:

@@ -3,7 +3,11 @@
 import json
 import math
 
+import numpy as np
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.jurisdiction import geography as jurisdiction_geography
 from streams.jurisdiction.exceptions import JurisdictionConfigError
@@ -19,6 +23,9 @@ def layers() -> list:
                                               id_property="BoroName"),
             jurisdiction_geography.read_layer(name="community_district",
                                               path=BOUNDARIES / "community_districts.geojson", id_property="BoroCD")]
+
+
+LAYERS = layers()
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +73,50 @@ def test_the_tolerance_is_at_least_the_metres_in_every_direction(nyc):
 @pytest.mark.parametrize("lat, lon", [(math.nan, -73.9855), (40.7580, math.inf)])
 def test_non_finite_points_are_outside(nyc, lat, lon):
     assert not nyc.contains(lat=lat, lon=lon)
+
+
+NYC_POINTS = st.lists(st.tuples(st.floats(40.45, 40.95), st.floats(-74.3, -73.65)), min_size=1, max_size=40)
+
+
+def _first_containing(layer, lon: float, lat: float) -> str | None:
+    """The reference: every polygon in file order, no tree."""
+    return next((layer.ids[n] for n, polygon in enumerate(layer.polygons) if shapely.contains_xy(polygon, lon, lat)),
+                None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=NYC_POINTS)
+def test_one_query_for_many_points_finds_what_a_scan_of_every_polygon_finds(points):
+    lats, lons = np.array(points).T
+    for layer in LAYERS:
+        assert layer.find_many(lons, lats) == [_first_containing(layer, lon, lat) for lat, lon in points]
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=NYC_POINTS)
+def test_a_primed_batch_gives_each_point_the_districts_of_its_own_lookup(points):
+    primed = jurisdiction_geography.Geography(layers=LAYERS, extent="borough", tolerance_m=100)
+    primed.prime(points + [(math.nan, -74.0)])
+    alone = [jurisdiction_geography.Geography(layers=LAYERS, extent="borough", tolerance_m=100)
+             .districts(lat=lat, lon=lon) for lat, lon in points]
+    assert [primed.districts(lat=lat, lon=lon) for lat, lon in points] == alone
+
+
+def test_the_cache_keeps_only_the_latest_points(monkeypatch, nyc):
+    monkeypatch.setattr(jurisdiction_geography, "CACHE_SIZE", 3)
+    geography = jurisdiction_geography.Geography(layers=LAYERS, extent="borough", tolerance_m=100)
+    points = [(40.70 + n / 1000, -73.95) for n in range(5)]
+    geography.prime(points)
+    assert list(geography._cache) == points[2:]
+    assert geography.districts(lat=40.70, lon=-73.95) == nyc.districts(lat=40.70, lon=-73.95), "looked up again"
+
+
+def test_where_polygons_overlap_the_first_in_the_file_wins(tmp_path):
+    path = _write(tmp_path / "two.geojson", {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "a"}, "geometry": SQUARE},
+        {"type": "Feature", "properties": {"code": "b"}, "geometry": SQUARE}]})
+    layer = jurisdiction_geography.read_layer(name="zone", path=path, id_property="code")
+    assert layer.find_many(np.array([0.5, 2.0, 0.25]), np.array([0.5, 2.0, 0.75])) == ["a", None, "a"]
 
 
 def _write(path, document) -> object:

@@ -28,8 +28,8 @@ class ListSink:
     def __init__(self) -> None:
         self.sent = []
 
-    async def send(self, emit) -> None:
-        self.sent.append(emit)
+    async def send_all(self, emits) -> None:
+        self.sent.extend(emits)
 
 
 @pytest.fixture(scope="module")
