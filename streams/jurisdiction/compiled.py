@@ -22,6 +22,8 @@ class Jurisdiction:
         self.priority_levels = tuple(priority.levels)
         self.default_priority = priority.default
         self.priority_rules = [(rule, Matcher(rule.when)) for rule in priority.rules]
+        self._by_service = {code: (_for_service(self.routing_rules, code), _for_service(self.priority_rules, code))
+                            for code in self.services}
         self._duplicates = config.duplicates
         self.sla = sla
         self.notifications = notifications  # templates for citizen notifications, None when it has none
@@ -30,7 +32,20 @@ class Jurisdiction:
         """Agency codes, sorted: each has a work topic."""
         return sorted(self.agency_names)
 
+    def routing_rules_for(self, service_code: str) -> list:
+        """The routing rules, in order, that a request of this service can match (others name other services)."""
+        return self._by_service[service_code][0] if service_code in self._by_service else self.routing_rules
+
+    def priority_rules_for(self, service_code: str) -> list:
+        """The priority rules, in order, that a request of this service can match."""
+        return self._by_service[service_code][1] if service_code in self._by_service else self.priority_rules
+
     def duplicate_settings(self, service_code: str) -> DuplicateSettings | None:
         """Radius and window of duplicate detection for a service (None: the service is never deduplicated)."""
         own = self.services[service_code].duplicates
         return self._duplicates if own == "default" else own
+
+
+def _for_service(rules: list, service_code: str) -> list:
+    return [(rule, matcher) for rule, matcher in rules
+            if rule.when.service_code is None or service_code in rule.when.service_code]

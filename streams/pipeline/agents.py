@@ -2,7 +2,8 @@
 
 Events are taken in small batches (at most BATCH_MAX, waiting at most BATCH_WITHIN_S for a batch to fill), which
 saves Faust's per-event agent overhead. A batch is decoded and its points looked up together, then each event is
-processed on its own terms, and the batch's records go to the producer together before Faust acknowledges it.
+processed, counted and logged on its own terms, and the batch's records go to the producer together before Faust
+acknowledges the batch.
 """
 
 import asyncio
@@ -80,14 +81,17 @@ class ProducerSink:
     async def send_all(self, emits: list) -> None:
         producer = self.app.producer._ensure_producer()  # the aiokafka producer under Faust's
         by_partition = defaultdict(list)
-        known = set()
+        counts, chosen = {}, {}
         for emit in emits:
             partition = emit.partition
             if partition is None:
-                if emit.topic not in known:
-                    await producer.partitions_for(emit.topic)  # waits for the topic's metadata if need be
-                    known.add(emit.topic)
-                partition = self.app.producer.key_partition(emit.topic, emit.key).partition
+                if emit.topic not in counts:  # waits for the topic's metadata if need be
+                    counts[emit.topic] = len(await producer.partitions_for(emit.topic))
+                partition = chosen.get((counts[emit.topic], emit.key))
+                if partition is None:
+                    partition = self.app.producer.key_partition(emit.topic, emit.key).partition
+                    if emit.key is not None:  # same key, same partition count: same partition
+                        chosen[(counts[emit.topic], emit.key)] = partition
             by_partition[(emit.topic, partition)].append(emit)
         for (topic, partition), records in by_partition.items():
             batch = producer.create_batch()
@@ -108,22 +112,17 @@ def _source(message) -> tuple[str, int, int]:
     return message.topic, message.partition, message.offset
 
 
-def _bound(message):
-    return bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset)
-
-
 async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
-    """Process a batch of intake messages, send all their records, then count and log each; never raises for
-    bad input."""
+    """Process, count and log each intake message of a batch, then send all their records; never raises for bad
+    input."""
     pipeline.prepare([(_source(message), message.value) for message in messages])
-    outcomes = []
+    emits = []
     for message in messages:
-        with _bound(message):
-            outcomes.append(await _process(pipeline, message))
-    await sink.send_all([emit for outcome in outcomes for emit in outcome.emits])
-    for message, outcome in zip(messages, outcomes):
-        with _bound(message):
+        with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
+            outcome = await _process(pipeline, message)
+            emits.extend(outcome.emits)
             _observe(outcome, message)
+    await sink.send_all(emits)
 
 
 async def _process(pipeline: Pipeline, message):

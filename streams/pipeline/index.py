@@ -13,6 +13,7 @@ in `changes`. Per-partition heaps of due times make this cost what expires, neve
 the store when partitions are assigned.
 """
 
+import functools
 import heapq
 import math
 import time
@@ -178,6 +179,7 @@ def _size_m(radius_m: float) -> float:
     return 2.0 * max(radius_m, 1.0)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _width_deg(row: int, size_m: float) -> float:
     """Cell width in degrees of longitude in a row: at least size_m metres even at the row's poleward edge."""
     edges = (row * size_m / _M_PER_DEG_LAT, (row + 1) * size_m / _M_PER_DEG_LAT)

@@ -6,7 +6,7 @@ from streams.routing.models import NO_MATCH, Decision
 
 def route(*, jurisdiction, facts: Facts) -> Decision:
     """The decision for a request with these facts (facts.priority set)."""
-    for rule, matcher in jurisdiction.routing_rules:
+    for rule, matcher in jurisdiction.routing_rules_for(facts.service_code):
         if matcher.matches(facts):
             return Decision(agency=rule.agency, queue=rule.queue, rule=rule.name)
     default = jurisdiction.default_route

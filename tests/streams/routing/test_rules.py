@@ -4,7 +4,10 @@ import shutil
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams.enrichment import priority as enrichment_priority
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.conditions import Facts
 from streams.routing import rules as routing_rules
@@ -110,3 +113,24 @@ def test_districts(small, districts, queue):
 def test_keywords_are_whole_words_in_any_case(small, description, rule):
     taxi = facts("taxi-complaint", description=description)
     assert routing_rules.route(jurisdiction=small, facts=taxi).rule == rule
+
+
+def _first_of_all(rules, facts_) -> str | None:
+    """The reference: every rule in order, none skipped."""
+    return next((rule.name for rule, matcher in rules if matcher.matches(facts_)), None)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_rules_kept_per_service_decide_as_a_scan_of_all_rules_does(small, data):
+    service = data.draw(st.sampled_from(sorted(small.services) + ["not-in-catalog"]))
+    facts_ = facts(service, group=data.draw(st.sampled_from([None, "Noise", "Parks & Trees"])),
+                   attributes=data.draw(st.sampled_from([{}, {"descriptor": ["blocked-hydrant"]},
+                                                         {"noise_times": ["night"]}])),
+                   description=data.draw(st.sampled_from([None, "smell of gas", "fine"])),
+                   districts=data.draw(st.sampled_from([{}, {"borough": "Staten Island"}])),
+                   priority=data.draw(st.sampled_from(["normal", "urgent"])))
+    assert routing_rules.route(jurisdiction=small, facts=facts_).rule == (
+        _first_of_all(small.routing_rules, facts_) or NO_MATCH)
+    assert enrichment_priority.prioritize(jurisdiction=small, facts=facts_)[1] == (
+        _first_of_all(small.priority_rules, facts_) or "default")
