@@ -60,6 +60,10 @@ class Settings(BaseSettings):
                                    "waiting fetches.")
     producer_linger_ms: int = Field(default=5, ge=0, validation_alias="CIVICFLOW_PRODUCER_LINGER_MS",
                                     description="[CIVICFLOW_PRODUCER_LINGER_MS] producer batching delay (5).")
+    intake_batch_ms: int = Field(default=15, ge=1, validation_alias="CIVICFLOW_INTAKE_BATCH_MS",
+                                 description="[CIVICFLOW_INTAKE_BATCH_MS] longest the intake agent waits to fill a "
+                                 "batch (15): longer batches cost less per request, but a request may wait that "
+                                 "long at low traffic.")
     session_timeout_s: float = Field(default=6.0, validation_alias="CIVICFLOW_SESSION_TIMEOUT_S",
                                      description="[CIVICFLOW_SESSION_TIMEOUT_S] consumer group session "
                                      "timeout (6.0): failover time after a worker dies.")

@@ -60,7 +60,8 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
 
         pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=topics.intake,
                                  changelog_topic=topics.changelog(app_id=settings.app_id, table="intake_index"),
-                                 idempotency_window_s=settings.idempotency_window_s)
+                                 idempotency_window_s=settings.idempotency_window_s,
+                                 batch_within_s=settings.intake_batch_ms / 1000)
     if "lifecycle" in agents:
         lifecycle_changelog = topics.changelog(app_id=settings.app_id, table="lifecycle_state")
         processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},

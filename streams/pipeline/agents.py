@@ -1,6 +1,6 @@
 """The intake agent: one pass from intake to the agency's work topic (validate → enrich → route).
 
-Events are taken in small batches (at most BATCH_MAX, waiting at most BATCH_WITHIN_S for a batch to fill), which
+Events are taken in small batches (at most BATCH_MAX, waiting at most `batch_within_s` for a batch to fill), which
 saves Faust's per-event agent overhead. A batch is decoded and its points looked up together, then each event is
 processed, counted and logged on its own terms, and the batch's records go to the producer together before Faust
 acknowledges the batch.
@@ -23,13 +23,12 @@ from streams.validation import models as validation_models
 
 AGENT = "intake"
 BATCH_MAX = 500
-BATCH_WITHIN_S = 0.005
 REGISTRY_RETRY_MAX_S = 10.0
 log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_topic: str, idempotency_window_s: int,
-             sink=None):
+             batch_within_s: float = 0.015, sink=None):
     """Declare the intake index table and the agent; `build_pipeline(index, changelog_topic)` makes the Pipeline.
 
     The index reads and writes the table's in-memory data; the pipeline sends each write to the changelog
@@ -52,7 +51,7 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
 
     @app.agent(topic, name=AGENT)
     async def intake(stream):
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        async for events in stream.take_events(BATCH_MAX, within=batch_within_s):
             await handle(messages=[event.message for event in events], pipeline=pipeline, sink=sink)
 
     @table.on_recover
