@@ -5,6 +5,8 @@ Stages: validate, enrich, route (the intake agent), lifecycle and sla (the lifec
 read model), api (the Open311 API), notify (the notification sender).
 """
 
+from collections import Counter as Counts
+
 from prometheus_client import Counter, Gauge, Histogram
 
 DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -84,6 +86,29 @@ class Children:
         if child is None:
             child = self._children[labels] = self.metric.labels(*labels)
         return child
+
+
+class Tally:
+    """Counter increments and gauge values gathered over a batch of events and applied once at its end (each
+    update of a metric takes a lock)."""
+
+    def __init__(self) -> None:
+        self.counts: Counts = Counts()
+        self.values: dict = {}
+
+    def inc(self, child, amount: float = 1) -> None:
+        self.counts[child] += amount
+
+    def set(self, child, value: float) -> None:
+        self.values[child] = value
+
+    def apply(self) -> None:
+        for child, amount in self.counts.items():
+            child.inc(amount)
+        for child, value in self.values.items():
+            child.set(value)
+        self.counts.clear()
+        self.values.clear()
 
 
 stage_in, stage_out, stage_seconds, stage_last = (Children(STAGE_IN), Children(STAGE_OUT), Children(STAGE_SECONDS),

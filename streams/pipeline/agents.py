@@ -115,12 +115,13 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     """Process, count and log each intake message of a batch, then send all their records; never raises for bad
     input."""
     pipeline.prepare([(_source(message), message.value) for message in messages])
-    emits = []
+    emits, tally = [], metrics.Tally()
     for message in messages:
         with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
             outcome = await _process(pipeline, message)
             emits.extend(outcome.emits)
-            _observe(outcome, message)
+            _observe(outcome, message, tally)
+    tally.apply()
     await sink.send_all(emits)
 
 
@@ -135,31 +136,29 @@ async def _process(pipeline: Pipeline, message):
             await asyncio.sleep(delay)
 
 
-_STAGES = ("validate", "enrich", "route")
-
-
-def _observe(outcome, message) -> None:
-    """Per stage: in, out by outcome, rejections and dead letters by reason, time; then the end-to-end figures."""
+def _observe(outcome, message, tally: metrics.Tally) -> None:
+    """Per stage: in, out by outcome, rejections and dead letters by reason, time; then the end-to-end figures.
+    Histograms are observed now; counts and last-processed times go to the batch's tally."""
     now = time.time()
     for stage, seconds in outcome.timings.items():
-        metrics.stage_in(stage).inc()
+        tally.inc(metrics.stage_in(stage))
         metrics.stage_seconds(stage).observe(seconds)
-        metrics.stage_last(stage).set(now)
+        tally.set(metrics.stage_last(stage), now)
     kind = outcome.kind
     if kind == "rejected":
-        metrics.stage_out("validate", "rejected").inc()
+        tally.inc(metrics.stage_out("validate", "rejected"))
         for code in outcome.reasons:
-            metrics.rejected("validate", code).inc()
+            tally.inc(metrics.rejected("validate", code))
         log.info("rejected", request_id=outcome.request_id, reasons=list(outcome.reasons))
     elif kind == "dead_lettered":
-        metrics.stage_out("validate", "dead_lettered").inc()
-        metrics.dead_lettered("validate", outcome.reasons[0]).inc()
+        tally.inc(metrics.stage_out("validate", "dead_lettered"))
+        tally.inc(metrics.dead_lettered("validate", outcome.reasons[0]))
         log.warning("dead_lettered", reason=outcome.reasons[0])
     else:
-        metrics.stage_out("validate", "accepted").inc()
-        metrics.stage_out("enrich", "enriched").inc()
-        metrics.stage_out("route", kind).inc()
+        tally.inc(metrics.stage_out("validate", "accepted"))
+        tally.inc(metrics.stage_out("enrich", "enriched"))
+        tally.inc(metrics.stage_out("route", kind))
         metrics.INTAKE_TO_ROUTED.observe(max(0.0, now - message.timestamp))
         labels = outcome.labels
-        metrics.routed(labels["jurisdiction"], labels["agency"], labels["channel"]).inc()
+        tally.inc(metrics.routed(labels["jurisdiction"], labels["agency"], labels["channel"]))
         log.info(kind, request_id=outcome.request_id, agency=labels["agency"] or None)
