@@ -9,8 +9,8 @@ microseconds a point, where a lookup of its own costs about twenty.
 
 import json
 import math
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -70,8 +70,8 @@ class ProducerSink:
     """Hands each batch's records to the app's producer as one record batch per topic partition.
 
     aiokafka's `send` costs a future per record; a batch builder does not. Records without a partition go where
-    `send` would put them: the producer's partitioner chooses by key. Faust
-    flushes the producer before every offset commit, so a batch is delivered before its input is committed.
+    `send` would put them: the producer's partitioner chooses by key. Faust flushes the producer before every
+    offset commit, so a batch is delivered before its input is committed.
     """
 
     def __init__(self, app: faust.App) -> None:
@@ -79,8 +79,18 @@ class ProducerSink:
 
     async def send_all(self, emits: list) -> None:
         producer = self.app.producer._ensure_producer()  # the aiokafka producer under Faust's
-        by_partition = defaultdict(list)
-        counts, chosen = {}, {}
+        for (topic, partition), records in (await self._by_partition(producer, emits)).items():
+            batch = producer.create_batch()
+            for emit in records:
+                if batch.append(key=emit.key, value=emit.value, timestamp=None) is None:  # full: send, start anew
+                    await self._send(producer, batch, topic, partition)
+                    batch = producer.create_batch()
+                    batch.append(key=emit.key, value=emit.value, timestamp=None)
+            await self._send(producer, batch, topic, partition)
+
+    async def _by_partition(self, producer, emits: list) -> dict[tuple[str, int], list]:
+        """The records per (topic, partition), in order; a key's partition is computed once per partition count."""
+        grouped, counts, chosen = defaultdict(list), {}, {}
         for emit in emits:
             partition = emit.partition
             if partition is None:
@@ -89,17 +99,10 @@ class ProducerSink:
                 partition = chosen.get((counts[emit.topic], emit.key))
                 if partition is None:
                     partition = self.app.producer.key_partition(emit.topic, emit.key).partition
-                    if emit.key is not None:  # same key, same partition count: same partition
+                    if emit.key is not None:  # without a key the partitioner picks any partition each time
                         chosen[(counts[emit.topic], emit.key)] = partition
-            by_partition[(emit.topic, partition)].append(emit)
-        for (topic, partition), records in by_partition.items():
-            batch = producer.create_batch()
-            for emit in records:
-                if batch.append(key=emit.key, value=emit.value, timestamp=None) is None:  # full: send, start anew
-                    await self._send(producer, batch, topic, partition)
-                    batch = producer.create_batch()
-                    batch.append(key=emit.key, value=emit.value, timestamp=None)
-            await self._send(producer, batch, topic, partition)
+            grouped[(emit.topic, partition)].append(emit)
+        return grouped
 
     @staticmethod
     async def _send(producer, batch, topic: str, partition: int) -> None:
