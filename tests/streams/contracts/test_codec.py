@@ -94,3 +94,13 @@ def test_variants_of_one_field_are_byte_identical_to_full_encodes():
     assert with_contact == CODEC.encode(contract_schemas.ROUTED, ROUTED_RECORD)
     assert without == CODEC.encode(contract_schemas.ROUTED, {**ROUTED_RECORD, "contact": None})
     assert CODEC.decode(contract_schemas.ROUTED, without)["contact"] is None
+
+
+def test_equal_variants_are_encoded_once_and_match_a_full_encode(monkeypatch):
+    record = {**ROUTED_RECORD, "contact": None}
+    writes = []
+    real = contract_codec.fastavro.schemaless_writer
+    monkeypatch.setattr(contract_codec.fastavro, "schemaless_writer", lambda *a: writes.append(1) or real(*a))
+    first, second = CODEC.encode_variants(contract_schemas.ROUTED, record, field_name="contact", values=[None, None])
+    assert len(writes) == 1, "one encoding for both"
+    assert first == second == CODEC.encode(contract_schemas.ROUTED, record)
