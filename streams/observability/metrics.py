@@ -5,7 +5,9 @@ Stages: validate, enrich, route (the intake agent), lifecycle and sla (the lifec
 read model), api (the Open311 API), notify (the notification sender).
 """
 
+import time
 from collections import Counter as Counts
+from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -88,27 +90,38 @@ class Children:
         return child
 
 
+@dataclass(frozen=True)
+class Updates:
+    """The counter increments and last-processed stamps that one kind of event makes."""
+
+    counters: tuple = ()  # label children, each incremented by 1 per event
+    stamped: tuple = ()   # gauge children set to the time the tally is applied
+
+
 class Tally:
-    """Counter increments and gauge values gathered over a batch of events and applied once at its end (each
-    update of a metric takes a lock)."""
+    """Events' metric updates gathered over a batch and applied once at its end (each update of a metric takes
+    a lock): an event costs one count of its Updates, however many counters it moves."""
 
     def __init__(self) -> None:
-        self.counts: Counts = Counts()
-        self.values: dict = {}
+        self.events: Counts = Counts()
 
-    def inc(self, child, amount: float = 1) -> None:
-        self.counts[child] += amount
+    def add(self, updates: Updates) -> None:
+        self.events[updates] += 1
 
-    def set(self, child, value: float) -> None:
-        self.values[child] = value
-
-    def apply(self) -> None:
-        for child, amount in self.counts.items():
+    def apply(self, now: float | None = None) -> None:
+        """Increment every counter by its events and stamp the gauges with `now` (default: the time now)."""
+        counts: Counts = Counts()
+        stamped = set()
+        for updates, events in self.events.items():
+            for child in updates.counters:
+                counts[child] += events
+            stamped.update(updates.stamped)
+        stamp = time.time() if now is None else now
+        for child, amount in counts.items():
             child.inc(amount)
-        for child, value in self.values.items():
-            child.set(value)
-        self.counts.clear()
-        self.values.clear()
+        for child in stamped:
+            child.set(stamp)
+        self.events.clear()
 
 
 stage_in, stage_out, stage_seconds, stage_last = (Children(STAGE_IN), Children(STAGE_OUT), Children(STAGE_SECONDS),

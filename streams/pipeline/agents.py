@@ -7,12 +7,15 @@ acknowledges the batch.
 """
 
 import asyncio
+import functools
 import itertools
+import logging
 import time
 from collections import defaultdict
 
 import faust
 import structlog
+from aiokafka.partitioner import murmur2
 from structlog.contextvars import bound_contextvars
 
 from streams.contracts import exceptions as contract_exceptions
@@ -70,8 +73,8 @@ class ProducerSink:
     """Hands each batch's records to the app's producer as one record batch per topic partition.
 
     aiokafka's `send` costs a future per record; a batch builder does not. Records without a partition go where
-    `send` would put them: the producer's partitioner chooses by key. Faust flushes the producer before every
-    offset commit, so a batch is delivered before its input is committed.
+    `send` would put them: by the default partitioner's hash of their key (the app sets no other partitioner).
+    Faust flushes the producer before every offset commit, so a batch is delivered before its input is committed.
     """
 
     def __init__(self, app: faust.App) -> None:
@@ -89,18 +92,19 @@ class ProducerSink:
             await self._send(producer, batch, topic, partition)
 
     async def _by_partition(self, producer, emits: list) -> dict[tuple[str, int], list]:
-        """The records per (topic, partition), in order; a key's partition is computed once per partition count."""
-        grouped, counts, chosen = defaultdict(list), {}, {}
+        """The records per (topic, partition), in order; a key is hashed once per batch."""
+        grouped, counts, hashes = defaultdict(list), {}, {}
         for emit in emits:
             partition = emit.partition
             if partition is None:
                 if emit.topic not in counts:  # waits for the topic's metadata if need be
                     counts[emit.topic] = len(await producer.partitions_for(emit.topic))
-                partition = chosen.get((counts[emit.topic], emit.key))
-                if partition is None:
-                    partition = self.app.producer.key_partition(emit.topic, emit.key).partition
-                    if emit.key is not None:  # without a key the partitioner picks any partition each time
-                        chosen[(counts[emit.topic], emit.key)] = partition
+                if emit.key is None:  # the partitioner picks any partition
+                    partition = self.app.producer.key_partition(emit.topic, None).partition
+                else:
+                    if emit.key not in hashes:  # as aiokafka's default partitioner and Kafka's Java client hash
+                        hashes[emit.key] = murmur2(emit.key) & 0x7FFFFFFF
+                    partition = hashes[emit.key] % counts[emit.topic]
             grouped[(emit.topic, partition)].append(emit)
         return grouped
 
@@ -119,11 +123,12 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     input."""
     pipeline.prepare([(_source(message), message.value) for message in messages])
     emits, tally = [], metrics.Tally()
+    verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
     for message in messages:
         with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
             outcome = await _process(pipeline, message)
             emits.extend(outcome.emits)
-            _observe(outcome, message, tally)
+            _observe(outcome, message, tally, verbose=verbose)
     tally.apply()
     await sink.send_all(emits)
 
@@ -139,29 +144,34 @@ async def _process(pipeline: Pipeline, message):
             await asyncio.sleep(delay)
 
 
-def _observe(outcome, message, tally: metrics.Tally) -> None:
-    """Per stage: in, out by outcome, rejections and dead letters by reason, time; then the end-to-end figures.
-    Histograms are observed now; counts and last-processed times go to the batch's tally."""
-    now = time.time()
+def _observe(outcome, message, tally: metrics.Tally, *, verbose: bool) -> None:
+    """Histograms are observed now; counts and last-processed times go to the batch's tally."""
     for stage, seconds in outcome.timings.items():
-        tally.inc(metrics.stage_in(stage))
         metrics.stage_seconds(stage).observe(seconds)
-        tally.set(metrics.stage_last(stage), now)
-    kind = outcome.kind
-    if kind == "rejected":
-        tally.inc(metrics.stage_out("validate", "rejected"))
-        for code in outcome.reasons:
-            tally.inc(metrics.rejected("validate", code))
-        log.info("rejected", request_id=outcome.request_id, reasons=list(outcome.reasons))
-    elif kind == "dead_lettered":
-        tally.inc(metrics.stage_out("validate", "dead_lettered"))
-        tally.inc(metrics.dead_lettered("validate", outcome.reasons[0]))
+    kind, labels = outcome.kind, outcome.labels
+    tally.add(_updates(stages=tuple(outcome.timings), kind=kind, reasons=outcome.reasons,
+                       labels=(labels.get("jurisdiction"), labels.get("agency"), labels.get("channel"))))
+    if kind == "dead_lettered":
         log.warning("dead_lettered", reason=outcome.reasons[0])
-    else:
-        tally.inc(metrics.stage_out("validate", "accepted"))
-        tally.inc(metrics.stage_out("enrich", "enriched"))
-        tally.inc(metrics.stage_out("route", kind))
-        metrics.INTAKE_TO_ROUTED.observe(max(0.0, now - message.timestamp))
-        labels = outcome.labels
-        tally.inc(metrics.routed(labels["jurisdiction"], labels["agency"], labels["channel"]))
+    elif kind != "rejected":
+        metrics.INTAKE_TO_ROUTED.observe(max(0.0, time.time() - message.timestamp))
+    if verbose and kind == "rejected":
+        log.info("rejected", request_id=outcome.request_id, reasons=list(outcome.reasons))
+    elif verbose and kind != "dead_lettered":
         log.info(kind, request_id=outcome.request_id, agency=labels["agency"] or None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _updates(*, stages: tuple[str, ...], kind: str, reasons: tuple[str, ...], labels: tuple) -> metrics.Updates:
+    """What an outcome of this kind counts: per stage it passed, in and the last-processed time; out by outcome;
+    rejections and dead letters by reason; routed requests by jurisdiction, agency and channel. Outcomes repeat
+    a few kinds, so each is worked out once."""
+    counters = [metrics.stage_in(stage) for stage in stages]
+    if kind == "rejected":
+        counters += [metrics.stage_out("validate", "rejected"), *(metrics.rejected("validate", r) for r in reasons)]
+    elif kind == "dead_lettered":
+        counters += [metrics.stage_out("validate", "dead_lettered"), metrics.dead_lettered("validate", reasons[0])]
+    else:
+        counters += [metrics.stage_out("validate", "accepted"), metrics.stage_out("enrich", "enriched"),
+                     metrics.stage_out("route", kind), metrics.routed(*labels)]
+    return metrics.Updates(counters=tuple(counters), stamped=tuple(metrics.stage_last(stage) for stage in stages))

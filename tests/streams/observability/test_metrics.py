@@ -5,17 +5,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from streams.observability import metrics
 
 
-def test_a_tally_applies_its_counts_and_the_last_values_only_when_asked():
+def test_a_tally_applies_each_events_updates_only_when_asked():
     registry = CollectorRegistry()
     events = Counter("t_events_total", "events", ["kind"], registry=registry)
-    last = Gauge("t_last_seconds", "last", registry=registry)
+    last = Gauge("t_last_seconds", "last", ["stage"], registry=registry)
+    a = metrics.Updates(counters=(events.labels("a"), events.labels("all")), stamped=(last.labels("x"),))
+    b = metrics.Updates(counters=(events.labels("b"), events.labels("all")))
     tally = metrics.Tally()
-    for kind in ("a", "b", "a"):
-        tally.inc(events.labels(kind))
-        tally.set(last, {"a": 1.0, "b": 2.0}[kind])
+    for updates in (a, b, a):
+        tally.add(updates)
     assert registry.get_sample_value("t_events_total", {"kind": "a"}) == 0, "nothing before apply"
-    tally.apply()
-    tally.apply()  # applied once: a second apply adds nothing
+    tally.apply(now=12.5)
+    tally.apply(now=99.0)  # applied once: a second apply adds nothing and stamps nothing
     assert registry.get_sample_value("t_events_total", {"kind": "a"}) == 2
     assert registry.get_sample_value("t_events_total", {"kind": "b"}) == 1
-    assert registry.get_sample_value("t_last_seconds") == 1.0, "the last value set wins"
+    assert registry.get_sample_value("t_events_total", {"kind": "all"}) == 3, "a counter shared by two kinds"
+    assert registry.get_sample_value("t_last_seconds", {"stage": "x"}) == 12.5, "stamped when applied"

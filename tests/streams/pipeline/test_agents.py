@@ -4,6 +4,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from prometheus_client import REGISTRY
 
 from streams import app as stream_app
 from streams.contracts import codec as contract_codec
@@ -116,6 +117,38 @@ async def test_an_invalid_request_is_rejected_with_every_reason(agent_and_sink):
     assert {r["code"] for r in record["reasons"]} == {"unknown_service_code", "description_html",
                                                       "media_url_invalid"}
     assert record["submission"]["request_id"] == "r-1"
+
+
+def _samples() -> dict:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for metric in REGISTRY.collect()
+            for s in metric.samples if s.name.startswith(("civicflow_stage_", "civicflow_requests_routed"))}
+
+
+async def test_each_outcome_moves_its_own_counters_once_per_event(agent_and_sink):
+    agent, _ = agent_and_sink
+    before = _samples()
+    async with agent.test_context() as context:
+        for n in range(3):
+            await context.put(**_put_args(_submission(request_id=f"ok-{n}")))
+        for _ in range(2):
+            await context.put(**_put_args(_submission(service_code="no-such-service", description="<b>x</b>")))
+        await context.put(key=b"x", value=b"not avro at all")
+    after = _samples()
+
+    def moved(name: str, **labels) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert moved("civicflow_stage_events_in_total", stage="validate") == 6
+    assert moved("civicflow_stage_events_in_total", stage="route") == 3
+    assert moved("civicflow_stage_events_out_total", stage="route", outcome="routed") == 1
+    assert moved("civicflow_stage_events_out_total", stage="route", outcome="duplicate") == 2, "same place, same service"
+    assert moved("civicflow_stage_events_out_total", stage="validate", outcome="rejected") == 2
+    assert moved("civicflow_stage_events_rejected_total", stage="validate", reason="unknown_service_code") == 2
+    assert moved("civicflow_stage_events_rejected_total", stage="validate", reason="description_html") == 2
+    assert moved("civicflow_stage_events_dead_lettered_total", stage="validate", reason="unknown_magic_byte") == 1
+    assert moved("civicflow_requests_routed_total", jurisdiction="nyc", agency="DOT", channel="phone") == 3
+    assert after[("civicflow_stage_last_processed_timestamp_seconds", (("stage", "route"),))] > 0
 
 
 async def test_the_same_input_twice_yields_the_same_event_ids(agent_and_sink):
