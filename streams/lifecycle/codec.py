@@ -4,8 +4,7 @@ Faust decodes changelog records with the changelog topic's value serializer whil
 the recovered store holds compact RequestState objects, not JSON lists.
 """
 
-import json
-
+import orjson
 from faust.serializers import codecs
 
 from streams.lifecycle.models import RequestState
@@ -17,14 +16,14 @@ class StateCodec(codecs.Codec):
     """RequestState ⇄ JSON list bytes."""
 
     def _loads(self, data: bytes) -> RequestState:
-        return RequestState.from_list(json.loads(data))
+        return RequestState.from_list(orjson.loads(data))
 
     def _dumps(self, state: RequestState) -> bytes:
         return dumps(state)
 
 
 def dumps(state: RequestState) -> bytes:
-    return json.dumps(state.as_list(), separators=(",", ":")).encode()
+    return orjson.dumps(state.as_list())
 
 
 codecs.register(NAME, StateCodec())

@@ -11,7 +11,7 @@ updates has them parked, and applies them in time order, with its own timers in 
 """
 
 import dataclasses
-import json
+import orjson
 import sys
 import time
 from collections.abc import Callable, Mapping, MutableMapping
@@ -210,7 +210,7 @@ class LifecycleProcessor:
         self.store[request_id] = state
         self._tally(state)
         if self.changelog_topic:
-            result.state.append(Emit(self.changelog_topic, json.dumps(request_id).encode(),
+            result.state.append(Emit(self.changelog_topic, orjson.dumps(request_id),
                                      lifecycle_codec.dumps(state), state.partition))
 
     def _delete(self, result: Result, request_id: str, partition: int) -> None:
@@ -218,7 +218,7 @@ class LifecycleProcessor:
         if isinstance(state, RequestState) and state.tally is not None:
             self.open_counts[state.tally] -= 1
         if self.changelog_topic:
-            result.state.append(Emit(self.changelog_topic, json.dumps(request_id).encode(), None, partition))
+            result.state.append(Emit(self.changelog_topic, orjson.dumps(request_id), None, partition))
 
     def _opened_state(self, record: dict, *, partition: int, offset: int) -> RequestState:
         request, enrichment, routing = record["request"], record["enrichment"], record["routing"]

@@ -4,7 +4,7 @@ Fusing the stages keeps one topic hop between intake and the agency (each hop co
 """
 
 import dataclasses
-import json
+import orjson
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -96,8 +96,8 @@ class Pipeline:
         self.index.expire(partition=source[1])
         changes = self.index.drain()
         if changes and self.changelog_topic:
-            outcome.emits.extend(Emit(self.changelog_topic, json.dumps(k).encode(),
-                                      None if v is None else json.dumps(v).encode(), source[1]) for k, v in changes)
+            outcome.emits.extend(Emit(self.changelog_topic, orjson.dumps(k),
+                                      None if v is None else orjson.dumps(v), source[1]) for k, v in changes)
         return outcome
 
     def _mark(self, stage: str) -> None:
