@@ -37,21 +37,21 @@ class Layer:
         return self.find_many(np.array([lon]), np.array([lat]), tolerance_deg=tolerance_deg)[0]
 
     def find_many(self, lons: np.ndarray, lats: np.ndarray, *, tolerance_deg: float = 0.0) -> list[str | None]:
-        """`find` for each point, with one query of the tree for all of them.
+        """`find` for each point, with one query of the tree for all of them (and one more for those in no polygon).
 
         Where several polygons contain a point (touching borders), the first in the file wins.
         """
         points = shapely.points(lons, lats)
         inputs, candidates = self.tree.query(points)
         inside = shapely.contains_xy(self.polygons[candidates], lons[inputs], lats[inputs])
-        first = np.full(len(points), len(self.ids))
+        none = len(self.ids)
+        first = np.full(len(points), none)
         np.minimum.at(first, inputs[inside], candidates[inside])
-        found = [self.ids[n] if n < len(self.ids) else None for n in first.tolist()]
-        if tolerance_deg > 0:
-            for n in (n for n, district in enumerate(found) if district is None):
-                nearest = self.tree.query_nearest(points[n], max_distance=tolerance_deg)
-                found[n] = self.ids[nearest.min()] if len(nearest) else None
-        return found
+        misses = np.flatnonzero(first == none)
+        if tolerance_deg > 0 and len(misses):  # the nearest polygon within the tolerance, the first of equals
+            near_inputs, nearest = self.tree.query_nearest(points[misses], max_distance=tolerance_deg)
+            np.minimum.at(first, misses[near_inputs], nearest)
+        return [self.ids[n] if n < none else None for n in first.tolist()]
 
 
 def read_layer(*, name: str, path: Path, id_property: str) -> Layer:

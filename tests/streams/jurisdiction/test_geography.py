@@ -92,6 +92,26 @@ def test_one_query_for_many_points_finds_what_a_scan_of_every_polygon_finds(poin
         assert layer.find_many(lons, lats) == [_first_containing(layer, lon, lat) for lat, lon in points]
 
 
+def _nearest_within(layer, lon: float, lat: float, tolerance_deg: float) -> str | None:
+    """The reference off the polygons: the nearest within the tolerance, the first in file order of equals."""
+    distances = shapely.distance(layer.polygons, shapely.Point(lon, lat))
+    best = distances.min()
+    return layer.ids[int(np.flatnonzero(distances == best)[0])] if best <= tolerance_deg else None
+
+
+SHORE_POINTS = st.lists(st.tuples(st.floats(40.55, 40.80), st.floats(-74.05, -73.75)), min_size=1, max_size=40)
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=SHORE_POINTS, tolerance_deg=st.sampled_from([0.0005, 0.002, 0.01]))
+def test_with_a_tolerance_points_in_no_polygon_take_the_nearest_one_within_it(points, tolerance_deg):
+    lats, lons = np.array(points).T
+    for layer in LAYERS:
+        expected = [_first_containing(layer, lon, lat) or _nearest_within(layer, lon, lat, tolerance_deg)
+                    for lat, lon in points]
+        assert layer.find_many(lons, lats, tolerance_deg=tolerance_deg) == expected
+
+
 @settings(max_examples=40, deadline=None)
 @given(points=NYC_POINTS)
 def test_a_primed_batch_gives_each_point_the_districts_of_its_own_lookup(points):
