@@ -20,31 +20,41 @@ class Facts:
 
 
 class Matcher:
-    """A Condition compiled once at load (keywords become one case-insensitive whole-word pattern)."""
+    """A Condition compiled once at load: lists become sets, keywords one case-insensitive whole-word pattern.
+    Rules are matched for every request, so `matches` is plain loops over what the condition sets."""
 
     def __init__(self, condition: Condition) -> None:
         self.condition = condition
+        self._services = _set(condition.service_code)
+        self._groups = _set(condition.service_group)
+        self._priorities = _set(condition.priority)
+        self._districts = _sets(condition.districts)
+        self._attributes = _sets(condition.attributes)
         words = condition.keywords or []
         self._keywords = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.I) if words else None
 
     def matches(self, facts: Facts) -> bool:
-        """True when every field the condition sets holds for the facts."""
-        c = self.condition
-        if c.service_code is not None and facts.service_code not in c.service_code:
+        """True when every field the condition sets holds for the facts; within a list any element may."""
+        if self._services is not None and facts.service_code not in self._services:
             return False
-        if c.service_group is not None and facts.service_group not in c.service_group:
+        if self._groups is not None and facts.service_group not in self._groups:
             return False
-        if c.priority is not None and facts.priority not in c.priority:
+        if self._priorities is not None and facts.priority not in self._priorities:
             return False
-        if c.districts is not None and not _all_in(c.districts, lambda layer: [facts.districts.get(layer)]):
-            return False
-        if c.attributes is not None and not _all_in(c.attributes, lambda code: facts.attributes.get(code, ())):
-            return False
+        for layer, allowed in self._districts:
+            if facts.districts.get(layer) not in allowed:
+                return False
+        for code, allowed in self._attributes:
+            if allowed.isdisjoint(facts.attributes.get(code, ())):
+                return False
         if self._keywords is not None and not (facts.description and self._keywords.search(facts.description)):
             return False
         return True
 
 
-def _all_in(wanted: Mapping[str, Sequence[str]], actual) -> bool:
-    """Every key has at least one actual value among the wanted ones."""
-    return all(any(value in allowed for value in actual(key)) for key, allowed in wanted.items())
+def _set(values: Sequence[str] | None) -> frozenset | None:
+    return None if values is None else frozenset(values)
+
+
+def _sets(wanted: Mapping[str, Sequence[str]] | None) -> tuple[tuple[str, frozenset], ...]:
+    return tuple((key, frozenset(allowed)) for key, allowed in (wanted or {}).items())

@@ -74,3 +74,31 @@ def test_a_keyword_matches_exactly_when_it_is_one_of_the_words(keyword, words, s
     description = separator.join(words)
     description = description.upper() if shout else description
     assert matches(facts(description=description), keywords=[keyword]) is (keyword in words)
+
+
+def _reference(condition: Condition, f: Facts) -> bool:
+    """The condition read literally: each field it sets holds, any listed value will do."""
+    return ((condition.service_code is None or f.service_code in condition.service_code)
+            and (condition.service_group is None or f.service_group in condition.service_group)
+            and (condition.priority is None or f.priority in condition.priority)
+            and all(f.districts.get(layer) in allowed for layer, allowed in (condition.districts or {}).items())
+            and all(any(v in allowed for v in f.attributes.get(code, ())) for code, allowed
+                    in (condition.attributes or {}).items()))
+
+
+TOKEN = st.sampled_from(["a", "b", "c"])
+LISTS = st.none() | st.lists(TOKEN, max_size=3)
+MAPS = st.none() | st.dictionaries(st.sampled_from(["x", "y"]), st.lists(TOKEN, max_size=3), max_size=2)
+
+
+@given(service_code=LISTS, service_group=LISTS, priority=LISTS, districts=MAPS, attributes=MAPS,
+       code=TOKEN, group=st.none() | TOKEN, level=st.none() | TOKEN,
+       places=st.dictionaries(st.sampled_from(["x", "y"]), TOKEN, max_size=2),
+       answers=st.dictionaries(st.sampled_from(["x", "y"]), st.lists(TOKEN, max_size=3), max_size=2))
+def test_a_compiled_condition_decides_as_the_condition_reads(service_code, service_group, priority, districts,
+                                                              attributes, code, group, level, places, answers):
+    condition = Condition(service_code=service_code, service_group=service_group, priority=priority,
+                          districts=districts, attributes=attributes)
+    f = Facts(service_code=code, service_group=group, attributes=answers, description=None, districts=places,
+              priority=level)
+    assert Matcher(condition).matches(f) is _reference(condition, f)
