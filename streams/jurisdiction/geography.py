@@ -31,6 +31,8 @@ class Layer:
     ids: tuple[str, ...]
     polygons: np.ndarray
     tree: shapely.STRtree
+    edges: shapely.STRtree  # every boundary segment, for the distance to a polygon from outside it
+    edge_owner: np.ndarray  # the polygon of each segment
 
     def find(self, lon: float, lat: float, *, tolerance_deg: float = 0.0) -> str | None:
         """Id of the district that contains the point, else of the nearest within the tolerance, or None."""
@@ -49,8 +51,10 @@ class Layer:
         np.minimum.at(first, inputs[inside], candidates[inside])
         misses = np.flatnonzero(first == none)
         if tolerance_deg > 0 and len(misses):  # the nearest polygon within the tolerance, the first of equals
-            near_inputs, nearest = self.tree.query_nearest(points[misses], max_distance=tolerance_deg)
-            np.minimum.at(first, misses[near_inputs], nearest)
+            # From outside, a polygon is as far as its nearest boundary segment: a tree of short segments finds
+            # it with a few distances where a tree of polygons measures whole coastlines.
+            near_inputs, nearest = self.edges.query_nearest(points[misses], max_distance=tolerance_deg)
+            np.minimum.at(first, misses[near_inputs], self.edge_owner[nearest])
         return [self.ids[n] if n < none else None for n in first.tolist()]
 
 
@@ -71,7 +75,18 @@ def read_layer(*, name: str, path: Path, id_property: str) -> Layer:
         raise JurisdictionConfigError(f"{path}: no features")
     array = np.array(polygons, dtype=object)
     shapely.prepare(array)
-    return Layer(name=name, ids=tuple(ids), polygons=array, tree=shapely.STRtree(array))
+    edges, edge_owner = _edges(array)
+    return Layer(name=name, ids=tuple(ids), polygons=array, tree=shapely.STRtree(array), edges=shapely.STRtree(edges),
+                 edge_owner=edge_owner)
+
+
+def _edges(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every segment of the polygons' rings (holes too) as a two-point line, with the index of its polygon."""
+    lines, line_owner = shapely.get_parts(shapely.boundary(polygons), return_index=True)
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    inner = line_of[1:] == line_of[:-1]  # consecutive points of one line
+    segments = shapely.linestrings(np.stack([coords[:-1][inner], coords[1:][inner]], axis=1))
+    return segments, line_owner[line_of[:-1][inner]]
 
 
 class Geography:
