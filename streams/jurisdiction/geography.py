@@ -100,21 +100,24 @@ class Geography:
         # the area's centre, so it is at least tolerance_m in every direction there.
         centre_lat = (bounds[1] + bounds[3]) / 2
         self.tolerance_deg = tolerance_m / (_M_PER_DEG * max(math.cos(math.radians(centre_lat)), 0.01))
-        self._cache: dict[tuple[float, float], tuple[tuple[str, str], ...]] = {}
+        self._cache: dict[tuple[float, float], dict[str, str]] = {}  # never handed out: callers get copies
 
     def contains(self, *, lat: float, lon: float) -> bool:
         """True when the point lies inside the jurisdiction, or within its tolerance of it."""
-        return self.extent in self.districts(lat=lat, lon=lon)
+        return self.extent in self._found(lat, lon)
 
     def districts(self, *, lat: float, lon: float) -> dict[str, str]:
         """District id per layer that has one at the point (none at all outside the jurisdiction)."""
+        return dict(self._found(lat, lon))
+
+    def _found(self, lat: float, lon: float) -> dict[str, str]:
         if not (math.isfinite(lat) and math.isfinite(lon)):
             return {}
         found = self._cache.get((lat, lon))
         if found is None:
             self.prime([(lat, lon)])
             found = self._cache[(lat, lon)]
-        return dict(found)
+        return found
 
     def prime(self, points: Iterable[tuple[float, float]]) -> None:
         """Look up every (lat, lon) not yet remembered, with one query per layer, and remember the answers.
@@ -125,10 +128,11 @@ class Geography:
         if not todo:
             return
         lats, lons = np.array(todo).T
-        per_layer = [(layer.name, layer.find_many(lons, lats, tolerance_deg=self.tolerance_deg))
-                     for layer in self.layers]
-        for n, point in enumerate(todo):
-            found = tuple((name, ids[n]) for name, ids in per_layer if ids[n] is not None)
-            self._cache[point] = found if self.extent in dict(found) else ()
+        names = [layer.name for layer in self.layers]
+        columns = [layer.find_many(lons, lats, tolerance_deg=self.tolerance_deg) for layer in self.layers]
+        extent = columns[names.index(self.extent)]
+        for point, row, inside in zip(todo, zip(*columns), extent):
+            found = {name: id_ for name, id_ in zip(names, row) if id_ is not None}
+            self._cache[point] = found if inside is not None else {}
         while len(self._cache) > CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)), None)

@@ -88,7 +88,8 @@ class IntakeIndex:
             for other_id, lat, lon, at_ms, *_ in self.store.get(cell, ()):
                 if other_id == request_id:
                     return None
-                if abs(near.at_ms - at_ms) <= near.window_ms and _distance_m(near.lat, near.lon, lat, lon) <= near.radius_m:
+                in_window = abs(near.at_ms - at_ms) <= near.window_ms
+                if in_window and _distance_m(near.lat, near.lon, lat, lon) <= near.radius_m:
                     if best is None or at_ms < best[1]:
                         best = (other_id, at_ms)
         return best[0] if best else None

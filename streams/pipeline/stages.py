@@ -3,7 +3,6 @@
 Fusing the stages keeps one topic hop between intake and the agency (each hop costs a full Faust pass).
 """
 
-import dataclasses
 import orjson
 import time
 from collections import defaultdict
@@ -152,7 +151,9 @@ class Pipeline:
         priority, priority_rule = enrichment_priority.prioritize(jurisdiction=jurisdiction, facts=facts)
         duplicate_of = self._duplicate_of(submission, jurisdiction, at_ms, partition)
         self._mark("enrich")
-        decision = routing_rules.route(jurisdiction=jurisdiction, facts=dataclasses.replace(facts, priority=priority))
+        facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts,
+                                    priority=priority)
+        decision = routing_rules.route(jurisdiction=jurisdiction, facts=facts)
         if duplicate_of:
             kind, topic = "duplicate", self.topics.routed
         elif decision.triage:
