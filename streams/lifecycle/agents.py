@@ -21,7 +21,7 @@ from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
-from streams.observability import metrics
+from streams.observability import logs, metrics
 from streams.pipeline import records as pipeline_records
 from streams.pipeline.models import Emit
 
@@ -102,7 +102,7 @@ class _Handler:
     async def handle(self, event) -> None:
         message = event.message
         started = time.perf_counter()
-        with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
+        with logs.bound_source(message.topic, message.partition, message.offset):
             try:
                 result = self._process(message)
             except contract_exceptions.DecodeError as error:

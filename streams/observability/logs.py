@@ -2,11 +2,44 @@
 
 import logging
 import sys
+from contextvars import ContextVar
 
 import structlog
 
+_SOURCE: ContextVar[tuple[str, int, int] | None] = ContextVar("civicflow_log_source", default=None)
+
+
+class bound_source:
+    """Every log line written inside names this input record's topic, partition and offset.
+
+    One context variable is set per record and read only when a line is written: a hot loop pays about 0.3 µs a
+    record, where structlog's `bound_contextvars` (three variables, a generator context manager) costs about 5.
+    """
+
+    __slots__ = ("_source", "_token")
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self._source = (topic, partition, offset)
+
+    def __enter__(self) -> None:
+        self._token = _SOURCE.set(self._source)
+
+    def __exit__(self, *exc_info) -> None:
+        _SOURCE.reset(self._token)
+
+
+def add_source(logger, method_name: str, event_dict: dict) -> dict:
+    """structlog processor: the topic, partition and offset of the record being processed, if any."""
+    source = _SOURCE.get()
+    if source is not None:
+        for name, value in zip(("topic", "partition", "offset"), source):
+            event_dict.setdefault(name, value)
+    return event_dict
+
+
 _SHARED = [
     structlog.contextvars.merge_contextvars,
+    add_source,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

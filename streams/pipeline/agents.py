@@ -16,10 +16,9 @@ from collections import defaultdict
 import faust
 import structlog
 from aiokafka.partitioner import murmur2
-from structlog.contextvars import bound_contextvars
 
 from streams.contracts import exceptions as contract_exceptions
-from streams.observability import metrics
+from streams.observability import logs, metrics
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from streams.validation import models as validation_models
@@ -126,7 +125,7 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     emits, tally = [], metrics.Tally()
     verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
     for message in messages:
-        with bound_contextvars(topic=message.topic, partition=message.partition, offset=message.offset):
+        with logs.bound_source(message.topic, message.partition, message.offset):
             outcome = await _process(pipeline, message)
             emits.extend(outcome.emits)
             _observe(outcome, message, tally, verbose=verbose)
