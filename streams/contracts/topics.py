@@ -1,5 +1,6 @@
 """Topic names (dot-separated segments, snake_case words) and what each carries."""
 
+import functools
 from dataclasses import dataclass
 
 from streams.contracts import schemas as contract_schemas
@@ -112,6 +113,7 @@ class Topics:
         return fixed + work
 
 
+@functools.lru_cache(maxsize=1024)
 def _segment(name: str) -> str:
-    """A topic-name segment: lower case, non-alphanumerics as underscores."""
+    """A topic-name segment: lower case, non-alphanumerics as underscores (agencies repeat: worked out once)."""
     return "".join(ch if ch.isalnum() else "_" for ch in name.lower())
