@@ -1,6 +1,9 @@
 """The Faust app: one stable id, broker settings tuned for both Apache Kafka and the embedded broker."""
 
+from collections.abc import MutableMapping
+
 import faust
+from faust.stores import memory as memory_store
 
 from streams.kafka import patches as kafka_patches
 from streams.settings import Settings
@@ -33,3 +36,13 @@ def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
         web_port=web_port or settings.web_port,
         web_in_thread=False,
     )
+
+
+def table_dict(table) -> MutableMapping:
+    """The plain dict that holds a table's data in the app's memory store, where Faust's recovery writes too.
+
+    The store itself is a Mapping whose `get` of a missing key raises and catches KeyError (about 0.5 µs, against
+    0.04 for the dict); the intake index reads about six keys per request, most of them missing.
+    """
+    store = table.data
+    return store.data if isinstance(store, memory_store.Store) else store

@@ -17,6 +17,7 @@ import faust
 import structlog
 from aiokafka.partitioner import murmur2
 
+from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
 from streams.observability import logs, metrics
 from streams.pipeline import index as pipeline_index
@@ -41,7 +42,7 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("intake_index", default=None, partitions=app.conf.topic_partitions, changelog_topic=changelog)
-    index = pipeline_index.IntakeIndex(table.data, idempotency_window_ms=idempotency_window_s * 1000)
+    index = pipeline_index.IntakeIndex(stream_app.table_dict(table), idempotency_window_ms=idempotency_window_s * 1000)
     pipeline: Pipeline = build_pipeline(index, changelog_topic)
     topic = app.topic(intake_topic, key_serializer="raw", value_serializer="raw")
     sink = sink or ProducerSink(app)
