@@ -22,7 +22,7 @@ from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
-from streams.observability import logs, metrics
+from streams.observability import heap, logs, metrics
 from streams.pipeline import records as pipeline_records
 from streams.pipeline.models import Emit
 
@@ -68,6 +68,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
         metrics.TIMERS_OPEN.set(count)
         log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
                  seconds=round(time.monotonic() - started, 3))
+        heap.freeze_recovered("lifecycle_state")
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender, revoked, **kwargs):
