@@ -101,10 +101,9 @@ class ProducerSink:
                     counts[emit.topic] = len(await producer.partitions_for(emit.topic))
                 if emit.key is None:  # the partitioner picks any partition
                     partition = self.app.producer.key_partition(emit.topic, None).partition
-                elif emit.key in hashes:
-                    partition = hashes[emit.key] % counts[emit.topic]
-                else:  # as aiokafka's default partitioner and Kafka's Java client hash
-                    hashes[emit.key] = murmur2(emit.key) & 0x7FFFFFFF
+                else:
+                    if emit.key not in hashes:  # as aiokafka's default partitioner and Kafka's Java client hash
+                        hashes[emit.key] = murmur2(emit.key) & 0x7FFFFFFF
                     partition = hashes[emit.key] % counts[emit.topic]
             grouped[(emit.topic, partition)].append(emit)
         return grouped
@@ -161,6 +160,7 @@ def _observe(outcome, message, tally: metrics.Tally, *, verbose: bool) -> None:
         metrics.INTAKE_TO_ROUTED.observe(max(0.0, time.time() - message.timestamp))
         if verbose:
             log.info(kind, request_id=outcome.request_id, agency=labels["agency"] or None)
+
 
 @functools.lru_cache(maxsize=4096)
 def _updates(*, stages: tuple[str, ...], kind: str, reasons: tuple[str, ...], labels: tuple) -> metrics.Updates:
