@@ -68,7 +68,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
         metrics.TIMERS_OPEN.set(count)
         log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
                  seconds=round(time.monotonic() - started, 3))
-        heap.freeze_recovered("lifecycle_state")
+        heap.freeze("lifecycle_state")
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender, revoked, **kwargs):
