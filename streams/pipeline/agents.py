@@ -15,10 +15,10 @@ from collections import defaultdict
 
 import faust
 import structlog
-from aiokafka.partitioner import murmur2
 
 from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
+from streams.kafka import partitioner as kafka_partitioner
 from streams.observability import logs, metrics
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
@@ -103,7 +103,7 @@ class ProducerSink:
                     partition = self.app.producer.key_partition(emit.topic, None).partition
                 else:
                     if emit.key not in hashes:  # as aiokafka's default partitioner and Kafka's Java client hash
-                        hashes[emit.key] = murmur2(emit.key) & 0x7FFFFFFF
+                        hashes[emit.key] = kafka_partitioner.key_hash(emit.key)
                     partition = hashes[emit.key] % counts[emit.topic]
             grouped[(emit.topic, partition)].append(emit)
         return grouped
