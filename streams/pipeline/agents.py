@@ -119,25 +119,30 @@ def _source(message) -> tuple[str, int, int]:
 
 
 async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
-    """Process, count and log each intake message of a batch, then send all their records; never raises for bad
-    input."""
+    """Process each intake message of a batch, encode the batch's routed records, count and log each outcome,
+    then send all their records; never raises for bad input."""
     pipeline.prepare([(_source(message), message.value) for message in messages])
-    emits, tally = [], metrics.Tally()
-    verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
+    outcomes = []
     for message in messages:
         with logs.bound_source(message.topic, message.partition, message.offset):
-            outcome = await _process(pipeline, message)
-            emits.extend(outcome.emits)
+            outcomes.append(await _retrying(functools.partial(
+                pipeline.process, key=message.key, value=message.value, source=_source(message))))
+    await _retrying(pipeline.finish)
+    emits, tally = [], metrics.Tally()
+    verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
+    for message, outcome in zip(messages, outcomes):
+        emits.extend(outcome.emits)
+        with logs.bound_source(message.topic, message.partition, message.offset):
             _observe(outcome, message, tally, verbose=verbose)
     tally.apply()
     await sink.send_all(emits)
 
 
-async def _process(pipeline: Pipeline, message):
-    """The outcome; while the schema registry cannot be reached, wait and try again (the input is not at fault)."""
+async def _retrying(call):
+    """call(); while the schema registry cannot be reached, wait and try again (the input is not at fault)."""
     for attempt in itertools.count():
         try:
-            return pipeline.process(key=message.key, value=message.value, source=_source(message))
+            return call()
         except contract_exceptions.RegistryError as error:
             delay = min(REGISTRY_RETRY_MAX_S, 0.1 * 2 ** attempt)
             log.warning("schema_registry_unavailable", error=str(error), retry_in_s=delay)

@@ -1,0 +1,107 @@
+"""A batch's routed records are encoded together at `finish`, with the same bytes and the same guarantees."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from streams.contracts import codec as contract_codec
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.pipeline import index as pipeline_index
+from streams.pipeline.stages import Pipeline
+from streams.settings import Settings
+
+TOPICS = contract_topics.Topics()
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+CODEC = contract_codec.from_settings(None)
+
+
+@pytest.fixture(scope="module")
+def jurisdictions():
+    return jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)
+
+
+def _pipeline(jurisdictions, codec=CODEC) -> Pipeline:
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
+    return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=TOPICS, index=index, changelog_topic="state",
+                    clock=lambda: NOW)
+
+
+def _inputs(count: int) -> list[tuple[bytes, bytes, tuple[str, int, int]]]:
+    inputs = []
+    for n in range(count):
+        record = {"request_id": f"r-{n}", "idempotency_key": f"k-{n}", "jurisdiction_id": "nyc",
+                  "service_code": "street-sign-missing", "channel": "phone", "language": "en",
+                  "submitted_at": NOW - timedelta(minutes=1), "lat": 40.6608 + n / 100, "long": -73.9986,
+                  "address_string": None, "address_id": None, "attributes": {"descriptor": ["stop"]},
+                  "description": "sign gone", "media_url": None, "email": "ana@example.org" if n % 2 else None,
+                  "phone": None, "first_name": None, "last_name": None, "device_id": None, "account_id": None,
+                  "due_at": None, "external_id": None}
+        inputs.append((b"nyc:street-sign-missing", CODEC.encode(contract_schemas.SUBMITTED, record), ("in", 0, n)))
+    return inputs
+
+
+def _batch(pipeline: Pipeline, inputs) -> list:
+    pipeline.prepare([(source, value) for _, value, source in inputs])
+    return [pipeline.process(key=key, value=value, source=source) for key, value, source in inputs]
+
+
+def _sent(outcomes) -> list[tuple]:
+    return [(e.topic, e.key, e.value, e.partition) for outcome in outcomes for e in outcome.emits]
+
+
+def test_a_batch_sends_the_same_records_as_one_request_at_a_time(jurisdictions):
+    inputs = _inputs(4)
+    alone = _pipeline(jurisdictions)
+    one_by_one = [alone.process(key=key, value=value, source=source) for key, value, source in inputs]
+    batched = _pipeline(jurisdictions)
+    outcomes = _batch(batched, inputs)
+    assert not any(e.topic == TOPICS.routed for o in outcomes for e in o.emits), "encoded only at finish"
+    batched.finish()
+    assert _sent(outcomes) == _sent(one_by_one)
+    assert [o.kind for o in outcomes] == ["routed"] * 4
+    assert all(o.timings["route"] > 0 for o in outcomes)
+
+
+def test_a_record_that_cannot_be_encoded_is_dead_lettered_and_the_others_are_sent(jurisdictions, monkeypatch):
+    pipeline, inputs = _pipeline(jurisdictions), _inputs(3)
+    outcomes = _batch(pipeline, inputs)
+    real = CODEC.encode_variants
+
+    def encode_variants(subject, record, **kwargs):
+        if record["request_id"] == "r-1":
+            raise ValueError("not encodable")
+        return real(subject, record, **kwargs)
+
+    monkeypatch.setattr(pipeline.codec, "encode_variants", encode_variants)
+    pipeline.finish()
+    assert [o.kind for o in outcomes] == ["routed", "dead_lettered", "routed"]
+    dead = [e for e in outcomes[1].emits if e.topic == TOPICS.dead_letter]
+    record = CODEC.decode(contract_schemas.DEAD_LETTER, dead[0].value)
+    assert record["value"] == inputs[1][1] and record["reason_code"] == "processing_error"
+    assert "not encodable" in record["reason"]
+    assert [e.topic for e in outcomes[1].emits if e.topic != "state"] == [TOPICS.dead_letter]
+
+
+def test_an_unreachable_registry_at_finish_leaves_the_rest_for_the_next_call(jurisdictions, monkeypatch):
+    pipeline, inputs = _pipeline(jurisdictions), _inputs(3)
+    outcomes = _batch(pipeline, inputs)
+    real, calls = CODEC.encode_variants, []
+
+    def encode_variants(subject, record, **kwargs):
+        calls.append(record["request_id"])
+        if len(calls) == 2:
+            raise contract_exceptions.RegistryError("connection refused")
+        return real(subject, record, **kwargs)
+
+    monkeypatch.setattr(pipeline.codec, "encode_variants", encode_variants)
+    with pytest.raises(contract_exceptions.RegistryError):
+        pipeline.finish()
+    pipeline.finish()
+    assert calls == ["r-0", "r-1", "r-1", "r-2"]
+    assert [o.kind for o in outcomes] == ["routed"] * 3
+    assert [sum(e.topic == TOPICS.routed for e in o.emits) for o in outcomes] == [1, 1, 1]
+    pipeline.finish()  # nothing pending: nothing happens
+    assert calls == ["r-0", "r-1", "r-1", "r-2"]
