@@ -6,6 +6,7 @@ import faust
 from faust.stores import memory as memory_store
 
 from streams.kafka import patches as kafka_patches
+from streams.observability import heap
 from streams.settings import Settings
 
 
@@ -36,6 +37,18 @@ def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
         web_port=web_port or settings.web_port,
         web_in_thread=False,
     )
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Run the app's agents in this process until SIGINT/SIGTERM, with the collector tuned for a stream worker.
+
+    The pipeline worker and the bench's passthrough baseline both start here, so they differ only by their agents.
+    """
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
+                          quiet=True)
+    heap.tune()
+    heap.freeze("started")  # what lives as long as the worker is built by now
+    worker.execute_from_commandline()
 
 
 def table_dict(table) -> MutableMapping:

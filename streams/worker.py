@@ -81,7 +81,6 @@ def run(settings: Settings) -> None:
     """Run one worker until SIGINT/SIGTERM; several may share a cluster and split the partitions."""
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     heap.watch_pauses()
-    heap.tune()
     port = free_port(settings.web_host, settings.web_port)
     app = build(settings, web_port=port)
     created = ensure_topics(settings, app.civicflow_jurisdictions)
@@ -91,7 +90,4 @@ def run(settings: Settings) -> None:
         groups = [settings.app_id, f"{settings.app_id}-readmodel", f"{settings.app_id}-notifier"]
         kafka_lag.LagMonitor(bootstrap_servers=settings.bootstrap_servers, groups=groups,
                              interval_s=settings.lag_interval_s).start()
-    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
-                          quiet=True)
-    heap.freeze("started")  # what lives as long as the worker is built by now
-    worker.execute_from_commandline()
+    stream_app.run_worker(app, settings)

@@ -1,16 +1,13 @@
 """Baseline: a bare Faust agent forwarding raw bytes, with the same app settings as the pipeline worker."""
 
-import faust
-
 from streams import app as stream_app
 from streams import settings as stream_settings
-from streams.observability import heap, logs
+from streams.observability import logs
 
 
 def main() -> None:
     settings = stream_settings.get()
     logs.configure(log_format=settings.log_format, level=settings.log_level)
-    heap.tune()  # the pipeline worker's collector settings, so the baseline differs only by its work
     app = stream_app.create_app(settings)
     source = app.topic(f"{settings.topic_prefix}bench.passthrough_in")
     target = app.topic(f"{settings.topic_prefix}bench.passthrough_out")
@@ -20,10 +17,7 @@ def main() -> None:
         async for value in stream:
             await target.send(value=value)
 
-    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
-                          quiet=True)
-    heap.freeze("started")
-    worker.execute_from_commandline()
+    stream_app.run_worker(app, settings)  # as the pipeline worker runs
 
 
 if __name__ == "__main__":

@@ -92,8 +92,8 @@ class ProducerSink:
             await self._send(producer, batch, topic, partition)
 
     async def _by_partition(self, producer, emits: list) -> dict[tuple[str, int], list]:
-        """The records per (topic, partition), in order; a key is hashed once per batch."""
-        grouped, counts, hashes = defaultdict(list), {}, {}
+        """The records per (topic, partition), in order."""
+        grouped, counts = defaultdict(list), {}
         for emit in emits:
             partition = emit.partition
             if partition is None:
@@ -101,10 +101,8 @@ class ProducerSink:
                     counts[emit.topic] = len(await producer.partitions_for(emit.topic))
                 if emit.key is None:  # the partitioner picks any partition
                     partition = self.app.producer.key_partition(emit.topic, None).partition
-                else:
-                    if emit.key not in hashes:  # as aiokafka's default partitioner and Kafka's Java client hash
-                        hashes[emit.key] = kafka_partitioner.key_hash(emit.key)
-                    partition = hashes[emit.key] % counts[emit.topic]
+                else:  # as aiokafka's default partitioner and Kafka's Java client choose
+                    partition = kafka_partitioner.partition_for(emit.key, counts[emit.topic])
             grouped[(emit.topic, partition)].append(emit)
         return grouped
 

@@ -102,10 +102,7 @@ class Pipeline:
         except contract_exceptions.RegistryError:
             raise
         except Exception as error:  # as in `_outcome`: the request is dead-lettered, the batch goes on
-            log.exception("processing_failed", request_id=outcome.request_id)
-            key, value, source = raw
-            dead = self._dead_letter(key=key, value=value, source=source, code="processing_error",
-                                     reason=f"{type(error).__name__}: {error}")
+            dead = self._failed(error, request_id=outcome.request_id, raw=raw)
             outcome.kind, outcome.reasons, outcome.labels = dead.kind, dead.reasons, {}
             outcome.emits[:0] = dead.emits
         outcome.timings["route"] = outcome.timings.get("route", 0.0) + time.perf_counter() - started
@@ -150,9 +147,7 @@ class Pipeline:
         except contract_exceptions.RegistryError:
             raise  # the registry is down, not the input bad: the agent retries
         except Exception as error:  # a poison message must never stop the agent
-            log.exception("processing_failed", request_id=submission.get("request_id"))
-            return self._dead_letter(key=key, value=value, source=source, code="processing_error",
-                                     reason=f"{type(error).__name__}: {error}")
+            return self._failed(error, request_id=submission.get("request_id"), raw=(key, value, source))
 
     def _accept_or_reject(self, submission: dict, key: bytes | None, source: tuple[str, int, int]) -> Outcome:
         reasons = validation_checks.validate(submission=submission, jurisdictions=self.jurisdictions, key=key,
@@ -243,6 +238,13 @@ class Pipeline:
         return Outcome(kind="rejected", request_id=submission["request_id"],
                        emits=[Emit(self.topics.rejected, submission["request_id"].encode(), value)],
                        reasons=tuple(r.code for r in reasons))
+
+    def _failed(self, error: Exception, *, request_id: str | None, raw: tuple) -> Outcome:
+        """A processing error: logged with its traceback, the input dead-lettered with its raw bytes."""
+        log.exception("processing_failed", request_id=request_id)
+        key, value, source = raw
+        return self._dead_letter(key=key, value=value, source=source, code="processing_error",
+                                 reason=f"{type(error).__name__}: {error}")
 
     def _dead_letter(self, *, key, value, source, code: str, reason: str) -> Outcome:
         record = records.dead_letter(source=source, key=key, value=value, code=code, reason=reason,
