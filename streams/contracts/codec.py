@@ -2,8 +2,10 @@
 
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import fastavro
+from fastavro.logical_writers import LOGICAL_WRITERS
 from fastavro.read import SchemaResolutionError
 
 from streams.contracts import exceptions, wire
@@ -11,6 +13,13 @@ from streams.contracts import registry as contract_registry
 from streams.contracts import schemas as contract_schemas
 
 _BAD_BODY = (EOFError, ValueError, IndexError, UnicodeDecodeError, TypeError, KeyError, OverflowError)
+_TIMESTAMP_MILLIS = LOGICAL_WRITERS["long-timestamp-millis"]
+
+
+def millis(moment: datetime | int | None) -> int | None:
+    """A timestamp-millis field's value as fastavro writes a datetime: the same bytes, but an int is written at
+    once where a datetime in a union (["null", timestamp-millis]) costs fastavro about 9 µs to resolve its branch."""
+    return None if moment is None else _TIMESTAMP_MILLIS(moment, None)
 
 
 @dataclass

@@ -123,8 +123,8 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     outcomes = []
     for message in messages:
         with logs.bound_source(message.topic, message.partition, message.offset):
-            outcomes.append(await _retrying(functools.partial(
-                pipeline.process, key=message.key, value=message.value, source=_source(message))))
+            outcomes.append(await _retrying(pipeline.process, key=message.key, value=message.value,
+                                            source=_source(message)))
     await _retrying(pipeline.finish)
     emits, tally = [], metrics.Tally()
     verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
@@ -136,11 +136,12 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     await sink.send_all(emits)
 
 
-async def _retrying(call):
-    """call(); while the schema registry cannot be reached, wait and try again (the input is not at fault)."""
+async def _retrying(call, **arguments):
+    """call(**arguments); while the schema registry cannot be reached, wait and try again (the input is not at
+    fault)."""
     for attempt in itertools.count():
         try:
-            return call()
+            return call(**arguments)
         except contract_exceptions.RegistryError as error:
             delay = min(REGISTRY_RETRY_MAX_S, 0.1 * 2 ** attempt)
             log.warning("schema_registry_unavailable", error=str(error), retry_in_s=delay)

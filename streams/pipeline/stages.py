@@ -52,7 +52,6 @@ class Pipeline:
         self._marks: dict[str, float] = {}
         self._last = 0.0
         self._prepared: dict[tuple[str, int, int], dict | contract_exceptions.DecodeError] = {}
-        self._input: tuple = (None, None, ("", 0, 0))
         self._pending: list[tuple[Outcome, dict, tuple]] | None = None  # routed records awaiting `finish`
 
     def prepare(self, batch: Sequence[tuple[tuple[str, int, int], bytes | None]]) -> None:
@@ -120,7 +119,7 @@ class Pipeline:
         The outcome's emits end with the index writes and expiries, bound for the changelog partition of the
         input's.
         """
-        self._marks, self._last, self._input = {}, time.perf_counter(), (key, value, source)
+        self._marks, self._last = {}, time.perf_counter()
         outcome = self._outcome(key=key, value=value, source=source)
         self._mark("route" if "enrich" in self._marks else "validate")
         outcome.timings = self._marks
@@ -142,14 +141,17 @@ class Pipeline:
         if isinstance(submission, contract_exceptions.DecodeError):
             return self._dead_letter(key=key, value=value, source=source, code=submission.code,
                                      reason=str(submission))
+        raw = (key, value, source)
         try:
-            return self._accept_or_reject(submission, key, source)
+            return self._accept_or_reject(submission, raw=raw)
         except contract_exceptions.RegistryError:
             raise  # the registry is down, not the input bad: the agent retries
         except Exception as error:  # a poison message must never stop the agent
-            return self._failed(error, request_id=submission.get("request_id"), raw=(key, value, source))
+            return self._failed(error, request_id=submission.get("request_id"), raw=raw)
 
-    def _accept_or_reject(self, submission: dict, key: bytes | None, source: tuple[str, int, int]) -> Outcome:
+    def _accept_or_reject(self, submission: dict, *, raw: tuple) -> Outcome:
+        """`raw` is the input's (key, value, source), kept with a routed record until `finish` encodes it."""
+        key, _, source = raw
         reasons = validation_checks.validate(submission=submission, jurisdictions=self.jurisdictions, key=key,
                                              now=self.clock())
         if reasons:
@@ -163,7 +165,7 @@ class Pipeline:
                             message=f"idempotency key already used for request {original} within the window")
             return self._reject(submission, [reason], source, original_request_id=original)
         self._mark("validate")
-        return self._route(submission, jurisdiction, at_ms, partition)
+        return self._route(submission, jurisdiction=jurisdiction, at_ms=at_ms, raw=raw)
 
     def _claim_idempotency_key(self, submission: dict, at_ms: int, partition: int) -> str | None:
         key = submission["idempotency_key"]
@@ -175,7 +177,8 @@ class Pipeline:
             self.index.remember_key(**where, at_ms=at_ms, partition=partition)
         return original
 
-    def _route(self, submission: dict, jurisdiction, at_ms: int, partition: int) -> Outcome:
+    def _route(self, submission: dict, *, jurisdiction, at_ms: int, raw: tuple) -> Outcome:
+        partition = raw[2][1]
         districts = enrichment_districts.lookup(jurisdiction=jurisdiction, submission=submission)
         facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts)
         priority, priority_rule = enrichment_priority.prioritize(jurisdiction=jurisdiction, facts=facts)
@@ -204,7 +207,7 @@ class Pipeline:
         if self._pending is None:
             outcome.emits = self._routed_emits(kind, topic, record)
         else:
-            self._pending.append((outcome, record, self._input))
+            self._pending.append((outcome, record, raw))
         return outcome
 
     def _routed_emits(self, kind: str, topic: str, record: dict) -> list[Emit]:

@@ -104,3 +104,15 @@ def test_equal_variants_are_encoded_once_and_match_a_full_encode(monkeypatch):
     first, second = CODEC.encode_variants(contract_schemas.ROUTED, record, field_name="contact", values=[None, None])
     assert len(writes) == 1, "one encoding for both"
     assert first == second == CODEC.encode(contract_schemas.ROUTED, record)
+
+
+@given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
+                           timezones=st.just(timezone.utc)),
+       due=st.none() | st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1),
+                                    timezones=st.just(timezone.utc)))
+def test_millis_encode_to_the_same_bytes_as_the_datetimes(moment, due):
+    as_datetimes = {**RECORD, "submitted_at": moment, "due_at": due}
+    as_millis = {**RECORD, "submitted_at": contract_codec.millis(moment), "due_at": contract_codec.millis(due)}
+    assert CODEC.encode(contract_schemas.SUBMITTED, as_millis) == CODEC.encode(contract_schemas.SUBMITTED, as_datetimes)
+    decoded = CODEC.decode(contract_schemas.SUBMITTED, CODEC.encode(contract_schemas.SUBMITTED, as_millis))
+    assert decoded["submitted_at"] == moment.replace(microsecond=moment.microsecond // 1000 * 1000)
