@@ -2,11 +2,13 @@
 
 import asyncio
 
+from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.kafka import offsets as kafka_offsets
 
 _thread = faust_aiokafka.AIOKafkaConsumerThread
+_consumer = faust_consumer.Consumer
 
 
 def set_fetch_wait(max_wait_ms: int) -> None:
@@ -35,3 +37,51 @@ def correct_highwaters(bootstrap_servers: str) -> None:
 
     _thread._civicflow_original_highwaters = original
     _thread._highwaters = highwaters
+
+
+def seek_uncommitted_by_reset_policy() -> None:
+    """Faust seeks stream partitions to their committed offsets after every rebalance, and aiokafka's
+    `seek_to_committed` skips a partition with no committed offset (or offset 0), leaving it wherever the fetcher
+    got to. During table recovery the fetcher reads the stream partitions too and Faust drops those records,
+    so a partition nobody has committed yet (a worker killed before its first commit) resumed at its end and
+    everything before was never processed. Here such a partition goes where the reset policy says (the start,
+    with `earliest`) and offset 0 is sought like any other; changelogs are left to Faust's recovery."""
+    original = getattr(_thread, "_civicflow_original_seek_to_committed", _thread.seek_to_committed)
+
+    async def seek_to_committed(self):
+        return await self.call_thread(
+            _seek_to_committed_or_reset, self._ensure_consumer(), skip=frozenset(self.app.tables.changelog_topics),
+            earliest=self.app.conf.consumer_auto_offset_reset == "earliest")
+
+    _thread._civicflow_original_seek_to_committed = original
+    _thread.seek_to_committed = seek_to_committed
+
+
+async def _seek_to_committed_or_reset(consumer, *, skip: frozenset, earliest: bool) -> dict:
+    """aiokafka's seek_to_committed, then the partitions it left alone: offset 0 sought, no offset reset."""
+    committed = await consumer.seek_to_committed()
+    uncommitted = []
+    for tp, offset in committed.items():
+        if offset == 0:
+            consumer.seek(tp, 0)
+        elif offset is None and tp.topic not in skip:
+            uncommitted.append(tp)
+    if uncommitted:
+        await (consumer.seek_to_beginning if earliest else consumer.seek_to_end)(*uncommitted)
+    return committed
+
+
+def ack_only_delivered() -> None:
+    """Faust acknowledges a message it skips because a rebalance is under way (flow stopped, or fetched in an
+    earlier generation) although no stream has seen it; the next commit could then cover it, and a worker that
+    died before seeking back would lose it. Such a message was never tracked by a stream: its ack is ignored,
+    so commits stop before it until it has been read again and processed."""
+    original = getattr(_consumer, "_civicflow_original_ack", _consumer.ack)
+
+    def ack(self, message) -> bool:
+        if not message.tracked and self.app.topics.acks_enabled_for(message.topic):
+            return False
+        return original(self, message)
+
+    _consumer._civicflow_original_ack = original
+    _consumer.ack = ack
