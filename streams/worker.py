@@ -14,7 +14,7 @@ from streams.lifecycle import agents as lifecycle_agents
 from streams.lifecycle import processor as lifecycle_processor
 from streams.lifecycle.processor import LifecycleProcessor
 from streams.observability import heap, logs
-from streams.observability.ports import free_port  # noqa: F401  (launcher and services use it from here too)
+from streams.observability.ports import claim_port, free_port  # noqa: F401  (services use them from here too)
 from streams.pipeline import agents as pipeline_agents
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
@@ -81,7 +81,7 @@ def run(settings: Settings) -> None:
     """Run one worker until SIGINT/SIGTERM; several may share a cluster and split the partitions."""
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     heap.watch_pauses()
-    port = free_port(settings.web_host, settings.web_port)
+    port = claim_port(settings.web_host, settings.web_port)
     app = build(settings, web_port=port)
     created = ensure_topics(settings, app.civicflow_jurisdictions)
     log.info("worker_starting", bootstrap=settings.bootstrap_servers, app_id=settings.app_id,

@@ -107,7 +107,7 @@ def run(settings: Settings) -> int:
                              enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
                              heartbeat_interval_ms=1000)
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    port = stream_worker.free_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
+    port = stream_worker.claim_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("delivered", "skipped"))
     start_http_server(port, addr=settings.web_host)
     log.info("notifier_starting", outbox=str(path), topic=topics.notifications,

@@ -32,7 +32,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
 from streams.observability import logs, metrics
-from streams.observability.ports import free_port
+from streams.observability.ports import claim_port
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -272,7 +272,7 @@ def run(settings: Settings, *, port: int | None = None, stop: threading.Event | 
     kinds = {topics.routed: "routed", topics.rejected: "rejected", topics.lifecycle: "lifecycle"}
     projector = Projector(engine=engine, codec=contract_codec.from_settings(settings.schema_registry_url),
                           kinds=kinds, catalog=_catalog(settings))
-    metrics_port = free_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
+    metrics_port = claim_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("applied", "duplicate"))
     server, _ = start_http_server(metrics_port, addr=settings.web_host)
     previous = _handle_signals(stop)

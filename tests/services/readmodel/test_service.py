@@ -201,12 +201,3 @@ def test_run_migrates_serves_metrics_and_stops(tmp_path, monkeypatch):
     engine.dispose()
     with pytest.raises(OSError):  # the metrics server was shut down
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
-
-
-def test_free_port_skips_a_taken_port():
-    import socket
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        first = taken.getsockname()[1]
-        assert service.free_port("127.0.0.1", first) > first

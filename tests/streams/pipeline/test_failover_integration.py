@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from services.bench import workload
-from services.broker import service as broker_service
 from services.sdk.consumer import AgencyConsumer
 from services.sdk.producer import RequestProducer
 from streams import worker as stream_worker
@@ -61,8 +60,7 @@ def test_a_killed_worker_loses_nothing_and_each_request_is_routed_once(platform_
     stream_worker.ensure_topics(settings, jurisdictions)
 
     doomed = start_worker(settings, "doomed")
-    # Started together, both would probe the same web port free and the second would fail to bind it.
-    start_worker(settings, "survivor", CIVICFLOW_WEB_PORT=str(broker_service.free_port()))
+    start_worker(settings, "survivor")  # started at the same instant: each claims a web port of its own
     sent: list[int] = []
     producer = threading.Thread(target=_produce, kwargs=dict(bootstrap=broker.bootstrap_servers, topics=topics,
                                                              records=records, progress=sent))
