@@ -28,7 +28,9 @@ def test_a_message_skipped_before_any_stream_saw_it_is_not_acknowledged():
     assert consumer.ack(skipped) is False
     assert consumer.ack(delivered) is True
     assert consumer._acked[TP("intake", 0)] == [8]
-    assert consumer._new_offset(TP("intake", 0)) == 9  # Faust itself commits past a head gap: see seek tests
+    # with no committed offset known, Faust commits from the lowest ack: the skipped offset is read again only
+    # because the rebalance's seek goes back to the committed offset (see the seek test below)
+    assert consumer._new_offset(TP("intake", 0)) == 9
 
 
 @pytest.mark.integration
