@@ -11,22 +11,30 @@ _thread = faust_aiokafka.AIOKafkaConsumerThread
 _consumer = faust_consumer.Consumer
 
 
+def _replace(cls, name: str) -> object:
+    """Faust's own `cls.name`, kept the first time it is replaced, so that a second app in the process wraps
+    the original again and not the previous replacement."""
+    kept = f"_civicflow_original_{name}"
+    if not hasattr(cls, kept):
+        setattr(cls, kept, getattr(cls, name))
+    return getattr(cls, kept)
+
+
 def set_fetch_wait(max_wait_ms: int) -> None:
     """Faust hard-codes a 1.5 s fetch wait; on brokers that do not wake waiting fetches it adds to latency."""
-    original = getattr(_thread, "_civicflow_original_create", _thread._create_worker_consumer)
+    original = _replace(_thread, "_create_worker_consumer")
 
     def create(self, transport):
         consumer = original(self, transport)
         consumer._fetch_max_wait_ms = max_wait_ms
         return consumer
 
-    _thread._civicflow_original_create = original
     _thread._create_worker_consumer = create
 
 
 def correct_highwaters(bootstrap_servers: str) -> None:
     """Table recovery reads changelogs up to their end offsets: make those the true ends (see kafka.offsets)."""
-    original = getattr(_thread, "_civicflow_original_highwaters", _thread._highwaters)
+    original = _replace(_thread, "_highwaters")
 
     async def highwaters(self, partitions):
         reported = await original(self, partitions)
@@ -35,7 +43,6 @@ def correct_highwaters(bootstrap_servers: str) -> None:
             reported={(tp.topic, tp.partition): end for tp, end in reported.items() if end is not None})
         return {tp: corrected.get((tp.topic, tp.partition), end) for tp, end in reported.items()}
 
-    _thread._civicflow_original_highwaters = original
     _thread._highwaters = highwaters
 
 
@@ -46,14 +53,13 @@ def seek_uncommitted_by_reset_policy() -> None:
     so a partition nobody has committed yet (a worker killed before its first commit) resumed at its end and
     everything before was never processed. Here such a partition goes where the reset policy says (the start,
     with `earliest`) and offset 0 is sought like any other; changelogs are left to Faust's recovery."""
-    original = getattr(_thread, "_civicflow_original_seek_to_committed", _thread.seek_to_committed)
+    _replace(_thread, "seek_to_committed")  # kept, though the replacement does aiokafka's part itself
 
     async def seek_to_committed(self):
         return await self.call_thread(
             _seek_to_committed_or_reset, self._ensure_consumer(), skip=frozenset(self.app.tables.changelog_topics),
             earliest=self.app.conf.consumer_auto_offset_reset == "earliest")
 
-    _thread._civicflow_original_seek_to_committed = original
     _thread.seek_to_committed = seek_to_committed
 
 
@@ -76,12 +82,11 @@ def ack_only_delivered() -> None:
     earlier generation) although no stream has seen it; the next commit could then cover it, and a worker that
     died before seeking back would lose it. Such a message was never tracked by a stream: its ack is ignored,
     so commits stop before it until it has been read again and processed."""
-    original = getattr(_consumer, "_civicflow_original_ack", _consumer.ack)
+    original = _replace(_consumer, "ack")
 
     def ack(self, message) -> bool:
         if not message.tracked and self.app.topics.acks_enabled_for(message.topic):
             return False
         return original(self, message)
 
-    _consumer._civicflow_original_ack = original
     _consumer.ack = ack
