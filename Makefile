@@ -18,16 +18,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install civicflow with its test tools
 
-# Debian's packages for the deployment checks in tests/deploy: prometheus brings promtool (config, rules and
-# their unit tests), docker-compose validates deploy/compose.yaml (no Docker engine is installed: only the client).
-# The prometheus package's post-install may start a daemon on :9090, which is stopped. Never fails: without root
-# or apt-get those checks are skipped, and say so.
-tools: ## install promtool and docker-compose (Debian) if missing and apt-get is usable
-	@missing="$$(command -v promtool >/dev/null || echo prometheus) $$(command -v docker-compose >/dev/null || echo docker-compose)"; \
+# Debian's packages the suite needs: prometheus brings promtool (config, rules and their unit tests),
+# docker-compose validates deploy/compose.yaml (no Docker engine is installed: only the client), postgresql brings
+# the server binaries (initdb, pg_ctl) for the throwaway cluster the suite starts (tests/support/postgres.py).
+# Post-install scripts may start daemons (prometheus on :9090, a postgresql main cluster on :5432); they are
+# stopped, since the suite starts its own servers. Never fails: without root or apt-get those checks are skipped
+# and say so (and fail in CI, where CI=true, for PostgreSQL).
+tools: ## install promtool, docker-compose and PostgreSQL (Debian) if missing and apt-get is usable
+	@missing="$$(command -v promtool >/dev/null || echo prometheus) $$(command -v docker-compose >/dev/null || echo docker-compose) $$(command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql)"; \
 	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	  echo "installing Debian packages: $$missing"; \
 	  ( test "$$(id -u)" = 0 && command -v apt-get >/dev/null && apt-get update -qq \
 	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-	    && { command -v invoke-rc.d >/dev/null && invoke-rc.d prometheus stop >/dev/null 2>&1 || true; } ) \
+	    && { command -v invoke-rc.d >/dev/null && { invoke-rc.d prometheus stop; invoke-rc.d postgresql stop; } >/dev/null 2>&1 || true; } ) \
 	  || echo "could not install $$missing: their checks will be skipped"; \
 	fi
 

@@ -17,16 +17,17 @@ from sqlalchemy.engine import make_url
 from services.broker import service as broker_service
 from services.launcher import service as launcher
 from streams.settings import REPO_ROOT, Settings
+from tests.support import postgres as postgres_support
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-POSTGRES_URL = os.environ.get("CIVICFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL_VARIABLE = "CIVICFLOW_TEST_POSTGRES_URL"
 
 
-def _admin_connection():
-    """An autocommit psycopg connection to the configured database, else to `postgres`."""
+def _admin_connection(server_url: str):
+    """An autocommit psycopg connection to the server's configured database, else to `postgres`."""
     import psycopg
 
-    url = make_url(POSTGRES_URL)
+    url = make_url(server_url)
     errors = []
     for database in dict.fromkeys([url.database, "postgres"]):
         try:
@@ -37,26 +38,49 @@ def _admin_connection():
     raise ConnectionError("; ".join(errors))
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL database created for this test session and dropped at its end.
+def _unavailable(reason: str):
+    """Skip a PostgreSQL test with the reason; in CI (CI=true) fail it instead, so it never skips silently."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL tests must run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
-    The server is CIVICFLOW_TEST_POSTGRES_URL (default: the local server, trust auth, database `test`); when it
-    cannot be reached, the tests that need it are skipped with the reason.
-    """
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server for the session: CIVICFLOW_TEST_POSTGRES_URL when set, else a throwaway
+    cluster started here (tests/support/postgres.py) and removed at the end."""
+    configured = os.environ.get(POSTGRES_URL_VARIABLE)
+    if configured:
+        yield configured
+        return
     try:
-        admin = _admin_connection()
+        server = postgres_support.start_throwaway()
+    except postgres_support.PostgresUnavailable as error:
+        _unavailable(str(error))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server):
+    """A PostgreSQL database created for this test session and dropped at its end, on postgres_server."""
+    try:
+        admin = _admin_connection(postgres_server)
     except ConnectionError as error:
-        pytest.skip(f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string(hide_password=True)}: "
-                    f"{error}")
+        _unavailable(f"PostgreSQL not reachable at "
+                     f"{make_url(postgres_server).render_as_string(hide_password=True)}: {error}")
     name = f"civicflow_test_{uuid.uuid4().hex[:12]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
     finally:
-        with _admin_connection() as admin:
+        with _admin_connection(postgres_server) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 _counter = itertools.count()
 
 

@@ -1,0 +1,1 @@
+"""Servers the suite starts for itself (PostgreSQL, Apache Kafka), outside the code under test."""
