@@ -29,7 +29,7 @@ def _reader(jurisdiction_id: str, jurisdiction) -> replay_rows.RowReader:
 def to_request(row: dict, *, jurisdiction, submitted_at: datetime | None = None) -> dict:
     """One request dict without a request id (each submission of a row is a new request); `submitted_at`
     moves the request to another time, keeping its due-date offset."""
-    request = reader(jurisdiction).request(row, submitted_at=submitted_at)
+    request = reader(jurisdiction).request(row, submitted_at=submitted_at, imported=False)
     request.pop("request_id", None)
     return request
 

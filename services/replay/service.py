@@ -5,7 +5,9 @@ so it never mixes with live traffic; on the embedded broker unless KAFKA_BOOTSTR
 """
 
 import json
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -21,13 +23,16 @@ from services.broker import service as broker_service
 from services.launcher import service as launcher
 from services.readmodel import db as readmodel_db
 from services.readmodel import projection as readmodel_projection
+from services.replay import agreement as replay_agreement
 from services.replay import rows as replay_rows
 from services.replay import summary as replay_summary
+from services.replay.exceptions import ReplayError
 from services.sdk import consumer as sdk_consumer
 from services.sdk import progress as sdk_progress
 from services.sdk import requests as sdk_requests
 from services.sdk import updates as sdk_updates
 from streams import worker as stream_worker
+from streams.contracts import admin as contract_admin
 from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
@@ -44,43 +49,84 @@ class Replayed:
     events: int
     seconds: float
     skipped: list[tuple[int, str]]
+    read_model_url: str | None = None
+    agreement: replay_agreement.Agreement | None = None
 
 
 def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: int = 0):
-    """Every row event in event-time order, and the rows that could not be read (line, reason)."""
+    """Every row event in event-time order, and the rows that could not be read (line, reason).
+
+    `rows` are dicts, or (line number, dict) pairs as `rows.read_numbered` gives them.
+    """
     events, skipped = [], []
+    numbered = [item if isinstance(item, tuple) else (n, item) for n, item in enumerate(rows, start=2)]
     for copy in range(repeat):
-        for line, row in enumerate(rows, start=2):
-            if copy:
-                row = {**row, reader.mapping.columns.id: f"{reader.external_id(row)}-{copy}"}
+        for line, row in numbered:
             try:
+                if copy:
+                    row = {**row, reader.mapping.columns.id: f"{reader.external_id(row)}-{copy}"}
                 shift = timedelta(days=copy * spacing_days)
                 events += [replay_rows.RowEvent(e.at + shift, e.order, e.kind, e.request_id, e.row)
                            for e in reader.events(row)]
-            except (ValueError, KeyError) as error:
-                skipped.append((line, f"{type(error).__name__}: {error}"))
+            except replay_rows.Unreadable as error:
+                skipped.append((line, str(error)))
     events.sort(key=lambda e: (e.at, e.order, e.request_id))
     return events, skipped
 
 
+def replay_settings(settings: Settings, *, sla_path: Path | None, workdir: Path) -> Settings:
+    """The settings of a replay: with `sla_path`, its jurisdictions are a copy of the configured ones whose
+    sla.yaml is that file (a what-if replay under another SLA policy)."""
+    if sla_path is None:
+        return settings
+    sla_path = Path(sla_path)
+    if not sla_path.is_file():
+        raise ReplayError(f"--sla {sla_path}: no such file")
+    copy = workdir / "jurisdictions"
+    shutil.copytree(settings.jurisdictions_dir, copy)
+    for directory in copy.iterdir():
+        if (directory / "jurisdiction.yaml").exists():
+            shutil.copyfile(sla_path, directory / "sla.yaml")
+    return settings.model_copy(update={"jurisdictions_dir": copy})
+
+
+def default_read_model(settings: Settings, *, path: Path, run_id: str) -> str:
+    """A replay's own read model: a SQLite file named after the export and the run, never the live one."""
+    folder = settings.data_dir.resolve() / "replays"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / f'{Path(path).stem}-{run_id}.sqlite3'}"
+
+
 def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = None, workers: int = 1,
-        repeat: int = 1, spacing_days: int = 7, progress: bool = True, read_model: bool = True) -> Replayed:
+        repeat: int = 1, spacing_days: int = 7, progress: bool = True, read_model: bool | str = True,
+        sla_path: Path | None = None) -> Replayed:
     """Replay the export (`repeat` copies, each `spacing_days` later, with new ids: for benchmarks); prints a
-    progress bar when `progress`."""
-    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdictions[mapping.jurisdiction_id])
-    events, skipped = plan(reader=reader, rows=list(replay_rows.read(path)), repeat=repeat,
-                           spacing_days=spacing_days)
+    progress bar when `progress`. `read_model`: True for a read model of the replay's own (a SQLite file under
+    the data directory), a URL or path for that one, False for none."""
+    run_id = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="civicflow-replay-")))
+        settings = replay_settings(settings, sla_path=sla_path, workdir=workdir)
+        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+        if mapping.jurisdiction_id not in jurisdictions:
+            raise ReplayError(f"the mapping's jurisdiction_id {mapping.jurisdiction_id!r} is not configured "
+                              f"(known: {', '.join(sorted(jurisdictions))})")
+        reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdictions[mapping.jurisdiction_id])
+        rows = list(replay_rows.read_numbered(path))
+        events, skipped = plan(reader=reader, rows=rows, repeat=repeat, spacing_days=spacing_days)
+        if not events:
+            raise ReplayError(f"{path}: no row could be read ({len(skipped)} rows skipped"
+                              + (f"; first: line {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ")")
+        url = _read_model_url(settings, read_model, path=path, run_id=run_id)
         if settings.uses_embedded_broker:
             broker = broker_service.EmbeddedBroker(port=broker_service.free_port()).start()
             stack.callback(broker.stop)
             settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-        run_id = uuid.uuid4().hex[:8]
         settings = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay.{run_id}.",
                                                "app_id": f"{settings.app_id}-replay-{run_id}", "clock": "event",
                                                "notifications": False, "log_level": "WARNING"})
         stream_worker.ensure_topics(settings, jurisdictions)
+        _ensure_agency_topics(settings, reader, events, jurisdictions=jurisdictions)
         for n in range(workers):
             port = stream_worker.free_port(settings.web_host, settings.web_port + 100 + n)
             process = launcher.start_worker(settings, web_port=port,
@@ -88,14 +134,37 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
             stack.callback(launcher.stop_process, process)
         started = time.monotonic()
         _feed(settings, reader, events, progress=progress)
-        outcomes, update_rejections = _collect(settings, jurisdictions=jurisdictions, read_model=read_model)
+        outcomes, update_rejections = _collect(settings, jurisdictions=jurisdictions, read_model_url=url)
         seconds = time.monotonic() - started
+    replay_summary.add_missing(outcomes, events=events, external_id=reader.external_id)
     figures = replay_summary.totals(outcomes, update_rejections=update_rejections)
     if json_path is not None:
         with Path(json_path).open("w", encoding="utf-8") as out:
             for outcome in sorted(outcomes.values(), key=lambda o: o.external_id or ""):
                 out.write(json.dumps(outcome.as_json()) + "\n")
-    return Replayed(outcomes=outcomes, figures=figures, events=len(events), seconds=seconds, skipped=skipped)
+    agreement = replay_agreement.measure(reader=reader, rows=rows, outcomes=outcomes) if repeat == 1 else None
+    return Replayed(outcomes=outcomes, figures=figures, events=len(events), seconds=seconds, skipped=skipped,
+                    read_model_url=url, agreement=agreement)
+
+
+def _read_model_url(settings: Settings, read_model: bool | str, *, path: Path, run_id: str) -> str | None:
+    if read_model is False or read_model is None:
+        return None
+    if read_model is True:
+        return default_read_model(settings, path=path, run_id=run_id)
+    text = str(read_model)
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) -> None:
+    """Work topics for agencies the export names that the jurisdiction does not list (imports go to them)."""
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    jurisdiction = jurisdictions[reader.mapping.jurisdiction_id]
+    agencies = {reader.agency(e.row) for e in events if e.kind == "submission"} - set(jurisdiction.agency_names)
+    names = [topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in sorted(a for a in agencies if a)]
+    if names:
+        contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=names,
+                                     partitions=settings.partitions, replication_factor=settings.replication_factor)
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
@@ -143,23 +212,25 @@ def _wait(settings: Settings, topics: list[str]) -> None:
                                timeout_s=3600)
 
 
-def _collect(settings: Settings, *, jurisdictions, read_model: bool):
-    """Every request's outcome, and the updates the platform refused, by reason; with `read_model`, the
-    replay's records are also projected into the read model (for `civicflow report` and the API)."""
+def _collect(settings: Settings, *, jurisdictions, read_model_url: str | None):
+    """Every request's outcome, and the updates the platform refused, by reason; with a read model, the
+    replay's records are also projected into it (for `civicflow report` and the API)."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
     lifecycle = _read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE)
     rejected = _read(settings, topics.rejected, codec, contract_schemas.REJECTED)
-    if read_model:
-        routed = _read(settings, topics.routed, codec, contract_schemas.ROUTED)
-        _project(settings, jurisdictions, [("routed", routed), ("rejected", rejected), ("lifecycle", lifecycle)])
+    routed = _read(settings, topics.routed, codec, contract_schemas.ROUTED)
+    if read_model_url is not None:
+        _project(read_model_url, jurisdictions, [("routed", routed), ("rejected", rejected),
+                                                 ("lifecycle", lifecycle)])
     update_rejections = Counter(r["reasons"][0]["code"] for r in {x["event_id"]: x for x in rejected}.values()
                                 if r["update"] is not None)
-    return replay_summary.outcomes(lifecycle=lifecycle, rejected=rejected), update_rejections
+    found = replay_summary.outcomes(lifecycle=lifecycle, rejected=rejected, routed=routed)
+    return found, update_rejections
 
 
-def _project(settings: Settings, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
-    engine = readmodel_db.engine_for(settings.read_model_url)
+def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
+    engine = readmodel_db.engine_for(url)
     readmodel_db.migrate(engine)
     catalog, now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
     with engine.begin() as conn:

@@ -23,18 +23,23 @@ class RequestOutcome:
     closed_at: datetime | None = None
     goals: dict[str, dict] = field(default_factory=dict)  # name → cycle, deadline, outcome, at
     reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # import warnings kept on the request (codes)
     breach_events: Counter = field(default_factory=Counter)  # (goal, cycle) → distinct breach events
 
     def as_json(self) -> dict:
-        """The --json line: external_id, request_id, agency, status, and the SLA of every goal it has."""
+        """The --json line: external_id, request_id, agency, status, the SLA of every goal it has, the import
+        warnings kept on it and, for a rejected request, the reasons."""
         sla = {name: {"deadline": _iso(g["deadline"]), "outcome": g["outcome"], "at": _iso(g["at"])}
                for name, g in sorted(self.goals.items()) if g["deadline"] is not None}
-        return {"external_id": self.external_id, "request_id": self.request_id, "agency": self.agency,
-                "status": self.status, "sla": sla}
+        line = {"external_id": self.external_id, "request_id": self.request_id, "agency": self.agency,
+                "status": self.status, "sla": sla, "warnings": self.warnings}
+        if self.reasons:
+            line["reasons"] = self.reasons
+        return line
 
 
-def outcomes(*, lifecycle: list[dict], rejected: list[dict]) -> dict[str, RequestOutcome]:
-    """Request id → outcome, from decoded lifecycle and rejected records (in topic order)."""
+def outcomes(*, lifecycle: list[dict], rejected: list[dict], routed: list[dict] = ()) -> dict[str, RequestOutcome]:
+    """Request id → outcome, from decoded lifecycle, rejected and routed records (in topic order)."""
     found: dict[str, RequestOutcome] = {}
     seen: set[str] = set()
     for event in lifecycle:
@@ -50,7 +55,26 @@ def outcomes(*, lifecycle: list[dict], rejected: list[dict]) -> dict[str, Reques
                                                                             record["request_id"]))
             outcome.service_code = submission["service_code"]
             outcome.reasons = [r["code"] for r in record["reasons"]]
+    for record in routed:
+        outcome = found.get(record["request_id"])
+        if outcome is None:  # routed, but no lifecycle event yet: it was accepted all the same
+            outcome = found[record["request_id"]] = RequestOutcome(record["request"]["external_id"],
+                                                                   record["request_id"])
+            outcome.status, outcome.agency = "open", record["routing"]["agency"]
+            outcome.service_code = record["request"]["service_code"]
+        outcome.warnings = [w["code"] for w in record.get("warnings") or ()]
     return found
+
+
+def add_missing(found: dict[str, RequestOutcome], *, events, external_id) -> int:
+    """Every submitted request gets an outcome: one the platform left nowhere is `missing` (never expected;
+    counted so that a loss is visible). Returns how many."""
+    missing = 0
+    for event in events:
+        if event.kind == "submission" and event.request_id not in found:
+            found[event.request_id] = RequestOutcome(external_id(event.row), event.request_id, status="missing")
+            missing += 1
+    return missing
 
 
 def _apply(outcome: RequestOutcome, event: dict) -> None:
@@ -89,6 +113,10 @@ def totals(found: dict[str, RequestOutcome], *, update_rejections: Counter) -> d
         "on_time_per_service": _on_time(accepted, key=lambda o: o.service_code),
         "breaches": dict(breaches),
         "median_hours_to_close": _median_hours(accepted),
+        "warnings": Counter(code for o in found.values() for code in o.warnings).most_common(),
+        "missing": sum(1 for o in found.values() if o.status == "missing"),
+        "left_out_of_times": sum(1 for o in accepted if o.closed_at and o.submitted_at
+                                 and o.closed_at < o.submitted_at),
     }
 
 
@@ -108,8 +136,9 @@ def _on_time(accepted: list[RequestOutcome], *, key) -> list[tuple]:
 
 
 def _median_hours(outcomes_: list[RequestOutcome]) -> float | None:
+    """Median hours from submission to close; a close before submission is left out (never negative)."""
     hours = [(o.closed_at - o.submitted_at).total_seconds() / 3600 for o in outcomes_
-             if o.closed_at and o.submitted_at]
+             if o.closed_at and o.submitted_at and o.closed_at >= o.submitted_at]
     return round(statistics.median(hours), 1) if hours else None
 
 

@@ -9,7 +9,7 @@ CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "kiosk", "ap
 _TEXT = ("idempotency_key", "language", "address_string", "address_id", "description", "media_url", "email",
          "phone", "first_name", "last_name", "device_id", "account_id", "external_id")
 _KNOWN = frozenset(_TEXT) | {"request_id", "jurisdiction_id", "service_code", "channel", "submitted_at", "lat",
-                             "long", "attribute", "attributes", "due_at", "expected_datetime"}
+                             "long", "attribute", "attributes", "due_at", "expected_datetime", "import_record"}
 
 
 def to_record(request: dict, *, default_jurisdiction: str | None = None, now: datetime | None = None) -> dict:
@@ -30,8 +30,24 @@ def to_record(request: dict, *, default_jurisdiction: str | None = None, now: da
     record["lat"] = _number(request.get("lat"), "lat", problems)
     record["long"] = _number(request.get("long"), "long", problems)
     record["attributes"] = _attributes(request.get("attributes", request.get("attribute")), problems)
+    record["import_record"] = _import_record(request.get("import_record"), problems)
     if problems:
         raise SubmissionError("; ".join(problems))
+    return record
+
+
+def _import_record(value, problems: list) -> dict | None:
+    """Only imports of recorded history (`civicflow replay`) set it: {agency, service_name, districts, warnings}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append("import_record must be an object")
+        return None
+    record = {"agency": value.get("agency"), "service_name": value.get("service_name"),
+              "districts": dict(value.get("districts") or {}), "warnings": list(value.get("warnings") or [])}
+    unknown = set(value) - set(record)
+    if unknown:
+        problems.append(f"import_record has unknown fields {sorted(unknown)}")
     return record
 
 

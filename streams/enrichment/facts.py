@@ -5,8 +5,7 @@ from collections.abc import Mapping
 from streams.jurisdiction.conditions import Facts
 
 
-def of(*, jurisdiction, submission: Mapping, districts: Mapping[str, str], priority: str | None = None) -> Facts:
-    """The facts rules match on."""
-    service = jurisdiction.services[submission["service_code"]]
+def of(*, service, submission: Mapping, districts: Mapping[str, str], priority: str | None = None) -> Facts:
+    """The facts rules match on, for a submission of this service (`Jurisdiction.service_for`)."""
     return Facts(service_code=service.service_code, service_group=service.group, attributes=submission["attributes"],
                  description=submission["description"], districts=districts, priority=priority)

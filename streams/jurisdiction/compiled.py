@@ -40,8 +40,24 @@ class Jurisdiction:
         """The priority rules, in order, that a request of this service can match."""
         return self._by_service[service_code][1] if service_code in self._by_service else self.priority_rules
 
+    def service_for(self, submission) -> Service:
+        """The catalog's service of a submission; for an import of a service the catalog does not list, an
+        unlisted service named by the export, owned by the row's agency, without attributes or duplicates."""
+        service = self.services.get(submission["service_code"])
+        if service is not None:
+            return service
+        record = submission.get("import_record") or {}
+        return Service.model_construct(service_code=submission["service_code"],
+                                       service_name=record.get("service_name") or submission["service_code"],
+                                       description="", type="realtime", keywords=[], group=None,
+                                       agency=record.get("agency") or "", attributes=[], duplicates=None,
+                                       location_required=False)
+
     def duplicate_settings(self, service_code: str) -> DuplicateSettings | None:
-        """Radius and window of duplicate detection for a service (None: the service is never deduplicated)."""
+        """Radius and window of duplicate detection for a service (None: the service is never deduplicated, as
+        an unlisted one of an import)."""
+        if service_code not in self.services:
+            return None
         own = self.services[service_code].duplicates
         return self._duplicates if own == "default" else own
 

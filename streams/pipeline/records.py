@@ -44,7 +44,8 @@ def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes
     }
 
 
-def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: datetime) -> dict:
+def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: datetime,
+           warnings: list = ()) -> dict:
     """A RequestRouted record with contact details (the pipeline writes agencies' copies without them); its
     times are the contract's milliseconds, which encode faster than datetimes."""
     details = {name: submission[name] for name in _DETAIL_FIELDS}
@@ -61,4 +62,5 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: d
         "contact": contact if any(contact.values()) else None,
         "enrichment": enrichment,
         "routing": routing,
+        "warnings": [{"code": w.code, "message": w.message, "field": w.field} for w in warnings],
     }

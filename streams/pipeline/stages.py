@@ -23,6 +23,7 @@ from streams.pipeline import records
 from streams.pipeline.models import Emit, Outcome
 from streams.routing import rules as routing_rules
 from streams.validation import checks as validation_checks
+from streams.validation import imports as validation_imports
 from streams.validation.models import Reason
 
 log = structlog.get_logger(__name__)
@@ -154,6 +155,9 @@ class Pipeline:
         key, _, source = raw
         reasons = validation_checks.validate(submission=submission, jurisdictions=self.jurisdictions, key=key,
                                              now=self.clock())
+        warnings: list[Reason] = []
+        if validation_imports.is_import(submission):
+            reasons, warnings, submission = validation_imports.as_recorded(submission=submission, reasons=reasons)
         if reasons:
             return self._reject(submission, reasons, source)
         jurisdiction = self.jurisdictions[submission["jurisdiction_id"]]
@@ -165,7 +169,7 @@ class Pipeline:
                             message=f"idempotency key already used for request {original} within the window")
             return self._reject(submission, [reason], source, original_request_id=original)
         self._mark("validate")
-        return self._route(submission, jurisdiction=jurisdiction, at_ms=at_ms, raw=raw)
+        return self._route(submission, jurisdiction=jurisdiction, at_ms=at_ms, raw=raw, warnings=warnings)
 
     def _claim_idempotency_key(self, submission: dict, at_ms: int, partition: int) -> str | None:
         key = submission["idempotency_key"]
@@ -177,16 +181,17 @@ class Pipeline:
             self.index.remember_key(**where, at_ms=at_ms, partition=partition)
         return original
 
-    def _route(self, submission: dict, *, jurisdiction, at_ms: int, raw: tuple) -> Outcome:
+    def _route(self, submission: dict, *, jurisdiction, at_ms: int, raw: tuple, warnings: list[Reason]) -> Outcome:
         partition = raw[2][1]
+        service = jurisdiction.service_for(submission)
         districts = enrichment_districts.lookup(jurisdiction=jurisdiction, submission=submission)
-        facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts)
+        facts = enrichment_facts.of(service=service, submission=submission, districts=districts)
         priority, priority_rule = enrichment_priority.prioritize(jurisdiction=jurisdiction, facts=facts)
         duplicate_of = self._duplicate_of(submission, jurisdiction, at_ms, partition)
         self._mark("enrich")
-        facts = enrichment_facts.of(jurisdiction=jurisdiction, submission=submission, districts=districts,
-                                    priority=priority)
-        decision = routing_rules.route(jurisdiction=jurisdiction, facts=facts)
+        facts = enrichment_facts.of(service=service, submission=submission, districts=districts, priority=priority)
+        decision = routing_rules.route(jurisdiction=jurisdiction, facts=facts,
+                                       recorded_agency=validation_imports.recorded_agency(submission))
         if duplicate_of:
             kind, topic = "duplicate", self.topics.routed
         elif decision.triage:
@@ -195,11 +200,12 @@ class Pipeline:
             kind = "routed"
             topic = self.topics.work(jurisdiction_id=jurisdiction.id, agency=decision.agency)
         record = records.routed(
-            submission=submission, service=jurisdiction.services[submission["service_code"]], now=self.clock(),
+            submission=submission, service=service, now=self.clock(),
             enrichment={"districts": districts, "priority": priority, "priority_rule": priority_rule,
                         "duplicate_of": duplicate_of},
             routing={"outcome": kind, "agency": decision.agency, "queue": decision.queue,
                      "rule": decision.rule, "topic": topic},
+            warnings=warnings,
         )
         outcome = Outcome(kind=kind, request_id=submission["request_id"], emits=[],
                           labels={"jurisdiction": jurisdiction.id, "agency": decision.agency or "",
@@ -222,7 +228,7 @@ class Pipeline:
         return emits
 
     def _duplicate_of(self, submission: dict, jurisdiction, at_ms: int, partition: int) -> str | None:
-        settings = jurisdiction.duplicate_settings(submission["service_code"])
+        settings = jurisdiction.duplicate_settings(submission["service_code"])  # None for an unlisted service
         if settings is None or submission["lat"] is None or submission["long"] is None:
             return None
         near = pipeline_index.Nearby(jurisdiction_id=jurisdiction.id, service_code=submission["service_code"],

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 NO_MATCH = "no_match"
+SERVICE_AGENCY = "service_agency"  # no rule matched: the agency services.yaml names for the service
+RECORDED = "recorded_agency"  # an import: the agency that handled the row in the city's record
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,19 @@ def test_round_trip_keeps_every_field():
 
 
 def test_encoded_bytes_carry_the_pinned_id():
-    assert GOOD[:5] == b"\x00\x00\x00\x00\x01"
+    assert GOOD[:5] == b"\x00\x00\x00\x00\x0a"  # ServiceRequestSubmitted v2 in schemas/registry.json
+
+
+def test_a_record_written_with_an_earlier_version_decodes_with_the_new_fields_defaulted():
+    import fastavro
+    import io
+
+    v1 = contract_schemas.parse(contract_schemas.read(contract_schemas.SCHEMAS_DIR / "versions"
+                                                      / "ServiceRequestSubmitted.v1.avsc"))
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, v1, RECORD)
+    decoded = CODEC.decode(contract_schemas.SUBMITTED, wire.frame(1, body.getvalue()))
+    assert decoded["import_record"] is None and decoded["request_id"] == "r-1"
 
 
 @pytest.mark.parametrize("data,error", [

@@ -18,7 +18,7 @@ def nyc():
 
 def facts_for(nyc, service_code, *, attributes=None, description=None, districts=None):
     submission = {"service_code": service_code, "attributes": attributes or {}, "description": description}
-    return enrichment_facts.of(jurisdiction=nyc, submission=submission, districts=districts or {})
+    return enrichment_facts.of(service=nyc.service_for(submission), submission=submission, districts=districts or {})
 
 
 def prioritize(nyc, service_code, **given):

@@ -56,7 +56,7 @@ def test_routing_sends_every_row_to_the_agency_that_handled_it(nyc, rows):
     for row in rows:
         record = submission(row, nyc)
         districts = enrichment_districts.lookup(jurisdiction=nyc, submission=record)
-        facts = enrichment_facts.of(jurisdiction=nyc, submission=record, districts=districts)
+        facts = enrichment_facts.of(service=nyc.service_for(record), submission=record, districts=districts)
         priority, _ = enrichment_priority.prioritize(jurisdiction=nyc, facts=facts)
         decision = routing_rules.route(jurisdiction=nyc, facts=dataclasses.replace(facts, priority=priority))
         if decision.agency != row["Agency"]:

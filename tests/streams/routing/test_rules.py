@@ -1,4 +1,5 @@
-"""route(): first matching rule wins, then the default, else triage (rule 'no_match')."""
+"""route(): first matching rule wins, then the service's own agency, then the default, else triage (rule
+'no_match'); an import goes to the agency of the city's record."""
 
 import shutil
 
@@ -11,7 +12,7 @@ from streams.enrichment import priority as enrichment_priority
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.conditions import Facts
 from streams.routing import rules as routing_rules
-from streams.routing.models import NO_MATCH, Decision
+from streams.routing.models import NO_MATCH, RECORDED, SERVICE_AGENCY, Decision
 from streams.settings import Settings
 
 RULES = [
@@ -54,16 +55,28 @@ def facts(service_code, *, group=None, attributes=None, description=None, distri
                  description=description, districts=districts or {}, priority=priority)
 
 
-def test_no_match_goes_to_triage(small):
-    decision = routing_rules.route(jurisdiction=small, facts=facts("taxi-complaint", group="Taxis & For-Hire Vehicles"))
+def test_a_service_no_rule_matches_goes_to_its_own_agency(small, with_default):
+    for jurisdiction in (small, with_default):
+        decision = routing_rules.route(jurisdiction=jurisdiction, facts=facts("taxi-complaint"))
+        assert decision == Decision(agency=small.services["taxi-complaint"].agency, queue="general",
+                                    rule=SERVICE_AGENCY)
+
+
+def test_no_match_outside_the_catalog_goes_to_triage(small):
+    decision = routing_rules.route(jurisdiction=small, facts=facts("not-in-catalog", group="Taxis & For-Hire"))
     assert decision == Decision(agency=None, queue=None, rule=NO_MATCH)
     assert decision.triage and NO_MATCH == "no_match"
 
 
-def test_the_default_takes_what_no_rule_matches(with_default):
-    decision = routing_rules.route(jurisdiction=with_default, facts=facts("taxi-complaint"))
+def test_the_default_takes_what_no_rule_and_no_service_agency_decides(with_default):
+    decision = routing_rules.route(jurisdiction=with_default, facts=facts("not-in-catalog"))
     assert decision == Decision(agency="DSNY", queue="catch-all", rule="default")
     assert not decision.triage
+
+
+def test_an_import_goes_to_the_agency_of_the_citys_record_whatever_the_rules(small):
+    decision = routing_rules.route(jurisdiction=small, facts=facts("illegal-parking"), recorded_agency="DOT")
+    assert decision == Decision(agency="DOT", queue="general", rule=RECORDED)
 
 
 def test_a_matching_rule_wins_over_the_default(with_default):
@@ -84,14 +97,15 @@ def test_a_rule_needs_every_field_it_sets(small):
     assert decision.rule == "parking"
 
 
-@pytest.mark.parametrize("noise_times, rule", [(["morning", "night"], "night-noise"), (["morning"], NO_MATCH),
-                                               ([], NO_MATCH)])
+@pytest.mark.parametrize("noise_times, rule", [(["morning", "night"], "night-noise"), (["morning"], SERVICE_AGENCY),
+                                               ([], SERVICE_AGENCY)])
 def test_attributes(small, noise_times, rule):
     noise = facts("noise-residential", group="Noise", attributes={"noise_times": noise_times})
     assert routing_rules.route(jurisdiction=small, facts=noise).rule == rule
 
 
-@pytest.mark.parametrize("priority, rule", [("urgent", "urgent-noise"), ("high", NO_MATCH), (None, NO_MATCH)])
+@pytest.mark.parametrize("priority, rule", [("urgent", "urgent-noise"), ("high", SERVICE_AGENCY),
+                                                 (None, SERVICE_AGENCY)])
 def test_priority_and_service_group(small, priority, rule):
     noise = facts("noise-street-sidewalk", group="Noise", priority=priority)
     assert routing_rules.route(jurisdiction=small, facts=noise).rule == rule
@@ -108,7 +122,7 @@ def test_districts(small, districts, queue):
 
 @pytest.mark.parametrize("description, rule", [
     ("Smell of GAS near the meter", "danger-words"), ("Carbon Monoxide detector beeping", "danger-words"),
-    ("gasoline on the road", NO_MATCH), ("degas", NO_MATCH), (None, NO_MATCH),
+    ("gasoline on the road", SERVICE_AGENCY), ("degas", SERVICE_AGENCY), (None, SERVICE_AGENCY),
 ])
 def test_keywords_are_whole_words_in_any_case(small, description, rule):
     taxi = facts("taxi-complaint", description=description)
@@ -130,7 +144,8 @@ def test_rules_kept_per_service_decide_as_a_scan_of_all_rules_does(small, data):
                    description=data.draw(st.sampled_from([None, "smell of gas", "fine"])),
                    districts=data.draw(st.sampled_from([{}, {"borough": "Staten Island"}])),
                    priority=data.draw(st.sampled_from(["normal", "urgent"])))
+    fallback = SERVICE_AGENCY if service in small.services else NO_MATCH
     assert routing_rules.route(jurisdiction=small, facts=facts_).rule == (
-        _first_of_all(small.routing_rules, facts_) or NO_MATCH)
+        _first_of_all(small.routing_rules, facts_) or fallback)
     assert enrichment_priority.prioritize(jurisdiction=small, facts=facts_)[1] == (
         _first_of_all(small.priority_rules, facts_) or "default")
