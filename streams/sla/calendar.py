@@ -3,6 +3,11 @@
 Instants are integer milliseconds since the epoch (UTC). A business calendar has weekly opening hours in a
 time zone (wall-clock times, so daylight-saving changes move them correctly) and public holidays from the
 `holidays` package plus explicit extra dates.
+
+A target's whole days (ISO 8601 `D` and `W`) are nominal: `day_drift` says how much longer or shorter than
+days x 24 hours they are on a clock, counted from a start instant. Calendar time in a time zone counts local
+calendar days (a day across a spring-forward lasts 23 hours); a business calendar counts 24 hours of opening
+time per day, as it always has.
 """
 
 import bisect
@@ -20,9 +25,20 @@ MAX_DAYS = 3660  # a target that does not fit in ten years of opening hours is a
 
 
 class CalendarTime:
-    """Every millisecond counts."""
+    """Every millisecond counts. A target's nominal days are local calendar days of `zone` (none: UTC, where
+    every day lasts 24 hours, so the target counts as exact time)."""
 
     name = "calendar"
+
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
+        self.zone = zone
+
+    def day_drift(self, start_ms: int, days: int) -> int:
+        """Milliseconds by which `days` local calendar days from start_ms differ from days x 24 hours: -1 h
+        across a spring-forward, +1 h across a fall-back, 0 without a change of UTC offset between them."""
+        if self.zone is None or not days:
+            return 0
+        return add_local_days(start_ms, days, self.zone) - start_ms - days * DAY_MS
 
     def add(self, start_ms: int, duration_ms: int) -> int:
         """The instant at which `duration_ms` of counted time has passed since start_ms."""
@@ -80,6 +96,11 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
+    def day_drift(self, start_ms: int, days: int) -> int:
+        """Always 0: on a business calendar a target's day is 24 hours of opening time (P1D is three 8-hour
+        business days), as before nominal days existed; opening hours already follow the local calendar."""
+        return 0
+
     def is_open(self, at_ms: int) -> bool:
         """True when at_ms lies within opening hours."""
         intervals = self._intervals(self._local_date(at_ms))
@@ -102,6 +123,23 @@ def _ms(day: date, wall: time, zone: ZoneInfo, *, end: bool = False) -> int:
     if end and wall == time(0):
         day, wall = day + timedelta(days=1), time(0)
     return int(datetime.combine(day, wall, tzinfo=zone).timestamp() * 1000)
+
+
+def add_local_days(start_ms: int, days: int, zone: ZoneInfo) -> int:
+    """The instant `days` calendar days after start_ms in the zone, at the same local wall time.
+
+    A wall time that the due day does not have or has twice resolves as zoneinfo does with fold=0 (PEP 495):
+    in a spring-forward gap it moves forward by the length of the gap (02:30 on a New York spring-forward day is
+    03:30 EDT), and in a fall-back overlap it is the first, earlier instant (01:30 EDT, not 01:30 EST). Whole
+    seconds go through the zone; the milliseconds ride along, since UTC offsets change on whole seconds.
+    """
+    seconds, millis = divmod(start_ms, 1000)
+    wall = datetime.fromtimestamp(seconds, tz=zone).replace(tzinfo=None) + timedelta(days=days)
+    due = wall.replace(tzinfo=zone, fold=0)
+    return (due - _EPOCH) // timedelta(seconds=1) * 1000 + millis
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def public_holidays(*, country: str, subdivision: str | None):

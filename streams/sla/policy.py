@@ -17,13 +17,36 @@ RESOLVE = "resolve"
 
 @dataclass(frozen=True, slots=True)
 class Goal:
-    """A goal ready to run: target in milliseconds, its clock, thresholds (warnings, then 1.0), stop statuses."""
+    """A goal ready to run: target in milliseconds, its clock, thresholds (warnings, then 1.0), stop statuses.
+
+    target_ms is the whole target as exact time, 24 hours a day; target_days of those days are nominal (the
+    P7D of sla.yaml), so how long the target really lasts depends on where it starts: see `length_from`.
+    """
 
     name: str
     target_ms: int
     clock: object
     thresholds: tuple[float, ...]
     stops: frozenset[str]
+    target_days: int = 0
+
+    def drift_from(self, start_ms: int) -> int:
+        """Milliseconds the clock's local calendar adds to the target counted from start_ms (-1 h when its
+        nominal days span a spring-forward; 0 for exact targets, on business calendars and on the zone-less
+        CalendarTime, so a copy with another target_ms on that clock, like an explicit due date, is exact)."""
+        return self.clock.day_drift(start_ms, self.target_days) if self.target_days else 0
+
+    def length_from(self, start_ms: int) -> int:
+        """The target as counted time when counting starts at start_ms: on the calendar clock its nominal
+        days are local calendar days from start_ms (23 or 25 hours across a DST change), then the exact rest
+        (P1DT12H: the same wall time the next day, then 12 hours); on a business calendar each day is 24 hours
+        of opening time, as before nominal days existed."""
+        return self.target_ms + self.drift_from(start_ms)
+
+    def deadline_from(self, start_ms: int) -> int:
+        """The deadline of the target when counting starts at start_ms and never pauses: created 06:05 EST
+        before the spring change, P7D is due 06:05 EDT seven days later (167 hours)."""
+        return self.clock.add(start_ms, self.length_from(start_ms))
 
 
 @dataclass(frozen=True)
@@ -51,7 +74,7 @@ NO_SLA = Sla(policies=(), pause_statuses=frozenset({"on_hold"}), by_name={})
 
 def compile_sla(spec: models.SlaFile, *, time_zone: str) -> Sla:
     """The compiled policies (the loader has checked every name the file uses)."""
-    clocks = {"calendar": sla_calendar.CalendarTime()}
+    clocks = {"calendar": sla_calendar.CalendarTime(ZoneInfo(time_zone))}
     for name, calendar in spec.calendars.items():
         clocks[name] = build_calendar(name, calendar, default_zone=time_zone)
     policies = tuple((p.name, Matcher(p.when), tuple(_goal(n, g, clocks, spec.warnings) for n, g in p.goals.items()))
@@ -86,4 +109,4 @@ def _goal(name: str, spec: models.GoalSpec, clocks: dict, warnings: list[float])
     thresholds = tuple(spec.warnings if spec.warnings is not None else warnings) + (1.0,)
     stops = frozenset(spec.stop) if spec.stop is not None else DEFAULT_STOPS[name]
     return Goal(name=name, target_ms=int(spec.target.total_seconds() * 1000), clock=clocks[spec.clock],
-                thresholds=thresholds, stops=stops)
+                thresholds=thresholds, stops=stops, target_days=spec.target_days)
