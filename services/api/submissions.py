@@ -111,7 +111,7 @@ def expected_at(row: Mapping, *, record: Mapping, jurisdiction) -> datetime | No
         for goal in goals:
             if goal.name == sla_policy.RESOLVE:
                 start_ms = int(record["submitted_at"].timestamp() * 1000)
-                return datetime.fromtimestamp(goal.clock.add(start_ms, goal.target_ms) / 1000, tz=timezone.utc)
+                return datetime.fromtimestamp(goal.deadline_from(start_ms) / 1000, tz=timezone.utc)
     except Exception:  # an estimate only: the answer goes out without it
         log.warning("expected_time_estimate_failed", request_id=row["request_id"], exc_info=True)
     return None

@@ -391,3 +391,18 @@ def test_a_reader_that_knows_seven_values_ignores_the_eighth():
     names = GoalState.__slots__[:7]
     assert dict(zip(names, values)) == dict(zip(names, values[:7]))
 
+
+# ---- the API's estimate ------------------------------------------------------------------------------------------
+
+def test_the_api_estimate_of_an_unrouted_request_uses_the_same_deadline():
+    from services.api import submissions
+
+    nyc = jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)["nyc"]
+    submitted = datetime(2026, 3, 2, 6, 5, tzinfo=NEW_YORK)
+    row = {"request_id": "r-1", "expected_at": None, "open311_status": "open", "duplicate_of": None,
+           "service_code": "street-sign-missing", "service_group": None, "districts": "{}", "priority": "normal"}
+    record = {"attributes": {}, "description": None, "submitted_at": submitted}
+    expected = submissions.expected_at(row, record=record, jurisdiction=nyc)
+    assert expected == datetime(2026, 3, 16, 6, 5, tzinfo=NEW_YORK)
+    assert expected - submitted.astimezone(timezone.utc) == timedelta(days=14, hours=-1)
+    assert date(2026, 3, 8) < expected.date()
