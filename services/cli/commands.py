@@ -13,6 +13,7 @@ from services.sdk.producer import RequestProducer
 from services.sdk.updates import UpdateProducer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
+from streams.exceptions import CivicflowError
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.observability import logs
 
@@ -121,27 +122,48 @@ def tail(args, settings) -> int:
 
 
 def replay(args, settings) -> int:
-    """Replay an export through the pipeline and print the summary."""
+    """Replay an export through the pipeline and print the summary (or, with --check, only read it)."""
+    from services.replay import check as replay_check
     from services.replay import mapping as replay_mapping
+    from services.replay import rows as replay_rows
     from services.replay import service as replay_service
     from services.replay import views as replay_views
     from services.replay.exceptions import ReplayError
     logs.configure(log_format=settings.log_format, level="WARNING")
     try:
+        if not args.file.is_file():
+            raise ReplayError(f"{args.file}: no such file")
         mapping = replay_mapping.load(path=args.mapping, format_name=args.format)
+        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+        if mapping.jurisdiction_id not in jurisdictions:
+            raise ReplayError(f"the mapping's jurisdiction_id {mapping.jurisdiction_id!r} is not configured in "
+                              f"{settings.jurisdictions_dir} (known: {', '.join(sorted(jurisdictions))})")
+        reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdictions[mapping.jurisdiction_id])
+        found = replay_check.check(reader=reader, path=args.file)
+        if args.check or not found.ok:
+            print(replay_views.check(found))
+            return 0 if found.ok else 2
         done = replay_service.run(settings=settings, path=args.file, mapping=mapping, json_path=args.json,
-                                  workers=args.workers, read_model=args.read_model)
-    except ReplayError as error:
+                                  workers=args.workers, read_model=args.read_model, sla_path=args.sla)
+    except (ReplayError, CivicflowError) as error:
         print(f"civicflow replay: {error}", file=sys.stderr)
         return 2
     for line, reason in done.skipped[:20]:
-        print(f"skipped line {line}: {reason}", file=sys.stderr)
-    print(replay_views.summary(done.figures, events=done.events, seconds=done.seconds, skipped=len(done.skipped)))
+        print(f"could not read line {line}: {reason}", file=sys.stderr)
+    if len(done.skipped) > 20:
+        print(f"… and {len(done.skipped) - 20:,} more rows that could not be read", file=sys.stderr)
+    print(replay_views.summary(done.figures, events=done.events, seconds=done.seconds, skipped=len(done.skipped),
+                               agreement=done.agreement))
     if args.json:
         print(f"\none JSON line per request in {args.json}")
-    if args.read_model:
-        print(f"projected into the read model {settings.read_model_url}: try civicflow report --html report.html")
+    if done.read_model_url:
+        print(f"projected into the read model {done.read_model_url}\n"
+              f"  report on it: civicflow report {_report_target(done.read_model_url)}")
     return 0
+
+
+def _report_target(url: str) -> str:
+    return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
 
 
 def report(args, settings) -> int:

@@ -52,8 +52,15 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--mapping", type=Path, default=None, help="a mapping file of your own")
     replay.add_argument("--json", type=Path, default=None, help="write one JSON line per request to this file")
     replay.add_argument("--workers", type=int, default=1, help="stream workers to start (1)")
-    replay.add_argument("--no-read-model", dest="read_model", action="store_false",
-                        help="do not project the replay into the read model (DATABASE_URL or the SQLite file)")
+    model = replay.add_mutually_exclusive_group()
+    model.add_argument("--read-model", dest="read_model", default=True,
+                       help="project into this read model (SQLite path or SQLAlchemy URL); default: a file of the "
+                       "replay's own under CIVICFLOW_DATA_DIR/replays, never the live read model")
+    model.add_argument("--no-read-model", dest="read_model", action="store_false", help="project nothing")
+    replay.add_argument("--sla", type=Path, default=None,
+                        help="what-if: replay under this SLA policy file instead of each jurisdiction's sla.yaml")
+    replay.add_argument("--check", action="store_true",
+                        help="start nothing: report missing columns, texts matching nothing and anomalies")
     replay.set_defaults(handler=commands.replay)
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
     report.add_argument("--start", default=None, help="first day (or ISO datetime) of the period (all data)")

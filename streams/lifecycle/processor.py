@@ -250,9 +250,12 @@ class LifecycleProcessor:
     def _goals(self, state: RequestState) -> dict[str, sla_policy.Goal]:
         goals = {g.name: g for g in self._sla(state.jurisdiction_id).goals_named(state.policy)}
         resolve = goals.get(sla_policy.RESOLVE)
-        if resolve is not None and state.due_override and state.cycle == 0:
-            goals[resolve.name] = dataclasses.replace(resolve, target_ms=state.due_override,
-                                                      clock=_CALENDAR_TIME)
+        if state.due_override and state.cycle == 0:
+            # An explicit due date is the resolve goal, on calendar time, even where no policy has one (an
+            # import's due date of a service without a policy is still the city's deadline).
+            goals[sla_policy.RESOLVE] = (sla_policy.explicit_resolve(state.due_override) if resolve is None else
+                                         dataclasses.replace(resolve, target_ms=state.due_override,
+                                                             clock=_CALENDAR_TIME, target_days=0))
         return goals
 
     def _start_goals(self, state: RequestState, *, at_ms: int) -> None:

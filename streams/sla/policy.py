@@ -110,3 +110,9 @@ def _goal(name: str, spec: models.GoalSpec, clocks: dict, warnings: list[float])
     stops = frozenset(spec.stop) if spec.stop is not None else DEFAULT_STOPS[name]
     return Goal(name=name, target_ms=int(spec.target.total_seconds() * 1000), clock=clocks[spec.clock],
                 thresholds=thresholds, stops=stops, target_days=spec.target_days)
+
+
+def explicit_resolve(target_ms: int) -> Goal:
+    """The resolve goal of an explicit due date where the request's policy has none: calendar time, no warnings."""
+    return Goal(name=RESOLVE, target_ms=target_ms, clock=sla_calendar.CalendarTime(), thresholds=(1.0,),
+                stops=DEFAULT_STOPS[RESOLVE])

@@ -1,0 +1,93 @@
+"""Imports of recorded history: what live intake refuses is routed with warnings, live intake stays strict."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from streams.contracts import codec as contract_codec
+from streams.contracts import schemas as contract_schemas
+from streams.contracts import topics as contract_topics
+from streams.jurisdiction import loader as jurisdiction_loader
+from streams.pipeline import index as pipeline_index
+from streams.pipeline.stages import Pipeline
+from streams.settings import Settings
+
+TOPICS = contract_topics.Topics()
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+CODEC = contract_codec.from_settings(None)
+
+
+@pytest.fixture(scope="module")
+def jurisdictions():
+    return jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)
+
+
+def _pipeline(jurisdictions) -> Pipeline:
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
+    return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index, changelog_topic=None,
+                    clock=lambda: NOW)
+
+
+def _submission(**changes) -> dict:
+    record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
+              "service_code": "heat-hot-water", "channel": "phone", "language": "en",
+              "submitted_at": NOW - timedelta(hours=1), "lat": None, "long": None, "address_string": None,
+              "address_id": None, "attributes": {}, "description": "no heat", "media_url": None, "email": None,
+              "phone": None, "first_name": None, "last_name": None, "device_id": None, "account_id": None,
+              "due_at": NOW - timedelta(hours=2), "external_id": "40611598",
+              "import_record": {"agency": "HPD", "service_name": "HEAT/HOT WATER",
+                                "districts": {"borough": "Bronx", "community_district": "205", "ward": "9"},
+                                "warnings": [{"code": "closed_before_created", "message": "m", "field": "Closed"}]}}
+    record.update(changes)
+    return record
+
+
+def _run(pipeline, record):
+    key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
+    outcome = pipeline.process(key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record), source=("in", 0, 1))
+    decoded = [(e.topic, CODEC.decode(CODEC.subject_of(e.value), e.value)) for e in outcome.emits]
+    return outcome, decoded
+
+
+def test_an_import_outside_the_catalog_without_location_is_routed_to_its_agency_with_warnings(jurisdictions):
+    outcome, emitted = _run(_pipeline(jurisdictions), _submission())
+    assert outcome.kind == "routed"
+    routed = dict(emitted)[TOPICS.routed]
+    assert routed["routing"]["agency"] == "HPD" and routed["routing"]["rule"] == "recorded_agency"
+    assert routed["request"]["service_name"] == "HEAT/HOT WATER"
+    assert {w["code"] for w in routed["warnings"]} == {"closed_before_created", "unknown_service_code",
+                                                       "location_missing", "due_before_submission"}
+    assert routed["request"]["due_at"] is None, "a due date not after submission is ignored"
+    assert routed["enrichment"]["districts"] == {"borough": "Bronx", "community_district": "205"}, (
+        "the export's districts, for the layers the jurisdiction has")
+    assert TOPICS.work(jurisdiction_id="nyc", agency="HPD") in dict(emitted)
+
+
+def test_the_same_submission_live_is_rejected_with_every_reason(jurisdictions):
+    outcome, emitted = _run(_pipeline(jurisdictions), _submission(import_record=None))
+    assert outcome.kind == "rejected"
+    assert set(outcome.reasons) == {"unknown_service_code", "location_missing", "due_before_submission"}
+
+
+def test_an_import_point_outside_the_city_keeps_no_point_and_the_recorded_districts(jurisdictions):
+    record = _submission(service_code="street-sign-missing", lat=39.0, long=-77.0, due_at=None,
+                         attributes={"descriptor": ["stop"]})
+    outcome, emitted = _run(_pipeline(jurisdictions), record)
+    routed = dict(emitted)[TOPICS.routed]
+    assert outcome.kind == "routed" and routed["request"]["lat"] is None
+    assert "location_outside_jurisdiction" in {w["code"] for w in routed["warnings"]}
+    assert routed["enrichment"]["districts"]["borough"] == "Bronx"
+
+
+def test_what_no_request_can_be_made_of_stays_fatal_for_imports(jurisdictions):
+    outcome, _ = _run(_pipeline(jurisdictions), _submission(request_id=" "))
+    assert outcome.kind == "rejected" and outcome.reasons == ("request_id_missing",)
+    outcome, _ = _run(_pipeline(jurisdictions), _submission(jurisdiction_id="atlantis"))
+    assert outcome.kind == "rejected" and "unknown_jurisdiction" in outcome.reasons
+
+
+def test_live_submissions_carry_no_warnings(jurisdictions):
+    record = _submission(import_record=None, service_code="street-sign-missing", lat=40.6608, long=-73.9986,
+                         due_at=None, attributes={"descriptor": ["stop"]})
+    outcome, emitted = _run(_pipeline(jurisdictions), record)
+    assert outcome.kind == "routed" and dict(emitted)[TOPICS.routed]["warnings"] == []
