@@ -96,6 +96,7 @@ def apply_routed(conn: Connection, record: dict, *, now: datetime, catalog: Cata
         "media_url": request["media_url"],
         "districts": _json_object(enrichment["districts"]),
         "duplicate_of": enrichment["duplicate_of"],
+        "import_warnings": json.dumps(record["warnings"]) if record.get("warnings") else None,
         "requested_at": requested_at,
         "routed": True,
     }

@@ -32,6 +32,8 @@ requests = Table(
     Column("districts", Text),                               # JSON object {layer: district}
     Column("duplicate_of", String(64)),
     Column("rejection_reasons", Text),                       # JSON array [{code, message, field}] when rejected
+    Column("import_warnings", Text),                         # JSON array [{code, message, field}]: an import's
+                                                             # warnings (what live intake would have refused)
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("expected_at", DateTime(timezone=True)),

@@ -70,8 +70,8 @@ def test_routed_request_gets_its_descriptive_fields_and_first_status(engine):
         "lat": 40.7128, "long": -74.006, "address": "1 Centre St, New York, NY", "address_id": "1001210001",
         "zipcode": None, "media_url": "https://example.org/p.jpg",
         "districts": json.dumps({"borough": "Manhattan", "community_district": "101"}, sort_keys=True),
-        "duplicate_of": None, "rejection_reasons": None, "requested_at": r.at(0), "updated_at": r.at(0),
-        "expected_at": None, "closed_at": None, "last_event_at": None, "routed": True,
+        "duplicate_of": None, "rejection_reasons": None, "import_warnings": None, "requested_at": r.at(0),
+        "updated_at": r.at(0), "expected_at": None, "closed_at": None, "last_event_at": None, "routed": True,
     }
     (event,) = rows(engine, schema.events)
     assert (event["kind"], event["status"], event["agency"], event["occurred_at"], event["recorded_at"]) == \
@@ -367,4 +367,11 @@ def test_concurrent_migrations_take_turns(empty_engine):
         thread.join(timeout=45)
     assert errors == [] and not any(thread.is_alive() for thread in threads)
     with empty_engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+
+
+def test_an_imported_request_keeps_its_warnings(engine):
+    record = {**r.routed(), "warnings": [{"code": "unknown_service_code", "message": "not in the catalog",
+                                          "field": "service_code"}]}
+    assert apply_all(engine, [("routed", record)]) == [True]
+    assert json.loads(request_row(engine)["import_warnings"]) == record["warnings"]
