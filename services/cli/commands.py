@@ -1,6 +1,7 @@
 """The CLI's commands, each a small function of the parsed arguments and the settings."""
 
 import json
+import logging
 import sys
 import threading
 from datetime import datetime
@@ -130,6 +131,7 @@ def replay(args, settings) -> int:
     from services.replay import views as replay_views
     from services.replay.exceptions import ReplayError
     logs.configure(log_format=settings.log_format, level="WARNING")
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # the clients' routine notices would bury the summary
     try:
         if not args.file.is_file():
             raise ReplayError(f"{args.file}: no such file")

@@ -1,11 +1,15 @@
 """`civicflow` argument parsing and dispatch."""
 
 import argparse
+import sys
 from pathlib import Path
+
+import pydantic
 
 from services.cli import commands
 from services.sdk import updates as sdk_updates
 from streams import settings as stream_settings
+from streams.exceptions import CivicflowError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -81,9 +85,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `civicflow` console script."""
+    """Entry point of the `civicflow` console script. A configuration error (environment, jurisdiction
+    directory, mapping) prints its list of problems and exits 2, without a traceback."""
     args = parser().parse_args(argv)
-    settings = stream_settings.get()
-    if getattr(args, "port", None) is None and args.command == "broker":
-        args.port = settings.embedded_broker_port
-    return args.handler(args, settings)
+    try:
+        settings = stream_settings.get()
+        if getattr(args, "port", None) is None and args.command == "broker":
+            args.port = settings.embedded_broker_port
+        return args.handler(args, settings)
+    except pydantic.ValidationError as error:
+        problems = [f"  - {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']} (got {e.get('input')!r})"
+                    for e in error.errors()]
+        print(f"civicflow {args.command}: the configuration from the environment is not valid:\n"
+              + "\n".join(problems), file=sys.stderr)
+        return 2
+    except CivicflowError as error:
+        print(f"civicflow {args.command}: {error}", file=sys.stderr)
+        return 2
