@@ -11,6 +11,8 @@ import structlog
 
 from services.demo import nyc311
 from services.sdk import exceptions as sdk_exceptions
+from services.sdk import requests as sdk_requests
+from streams.validation import checks as validation_checks
 
 log = structlog.get_logger(__name__)
 
@@ -51,11 +53,15 @@ def _too_long(request):
 BREAKERS = (_unknown_service, _html, _outside, _half_location, _bad_media, _bad_attribute, _too_long)
 
 
-def _locatable(row: dict, jurisdiction) -> bool:
-    request = nyc311.to_request(row, jurisdiction=jurisdiction)
-    service = jurisdiction.services.get(request["service_code"])
-    has_location = any(name in request for name in ("lat", "address_string", "address_id"))
-    return has_location or (service is not None and not service.location_required)
+def _valid(format_name: str, row: dict, jurisdiction) -> bool:
+    """A row that live intake accepts (the rules intake applies): some real rows name a service outside the
+    catalog, a descriptor the catalog does not list, or no location for a service that needs one."""
+    try:
+        record = sdk_requests.to_record(nyc311.to_request(row, jurisdiction=jurisdiction, format_name=format_name))
+    except (ValueError, sdk_exceptions.SubmissionError):
+        return False
+    return not validation_checks.validate(submission=record, jurisdictions={jurisdiction.id: jurisdiction},
+                                          key=sdk_requests.partition_key(record), now=record["submitted_at"])
 
 
 class DemoFeed:
@@ -68,8 +74,9 @@ class DemoFeed:
         self.rate = rate
         self.broken_fraction = broken_fraction
         self.random = random.Random(seed)
-        # Rows that make a valid request: a few real rows have no location for a service that needs one.
-        self.rows = [row for row in nyc311.read_rows() if _locatable(row, jurisdiction)]
+        # Rows of all three NYC files that make a valid request: a few real rows have no location for a service
+        # that needs one, or a service outside the catalog.
+        self.rows = [(name, row) for name, row in nyc311.demo_rows() if _valid(name, row, jurisdiction)]
         self.sent = Counter()
         self._recent: list[dict] = []  # valid requests a frontend might send again (a retry, a double click)
 
@@ -88,8 +95,9 @@ class DemoFeed:
         return "valid", request
 
     def _request(self, *, idempotency_key: str) -> dict:
-        row = self.random.choice(self.rows)
-        request = nyc311.shifted(row, jurisdiction=self.jurisdiction, now=datetime.now(timezone.utc))
+        format_name, row = self.random.choice(self.rows)
+        request = nyc311.shifted(row, jurisdiction=self.jurisdiction, now=datetime.now(timezone.utc),
+                                 format_name=format_name)
         request["idempotency_key"] = idempotency_key
         if "lat" in request:  # near the row's place, not on it: repeats of a row are not all duplicates
             request["lat"], request["long"] = self._near(request["lat"], request["long"])

@@ -50,3 +50,10 @@ def test_some_demo_requests_carry_contact_details(jurisdictions):
     items = [item for kind, item in (feed.next_request() for _ in range(200)) if kind == "valid"]
     with_email = [i for i in items if i.get("email", "").endswith("@example.org")]
     assert 0 < len(with_email) < len(items)
+
+
+def test_the_demo_draws_from_every_nyc_file_whose_services_the_catalog_has(jurisdictions):
+    feed = DemoFeed(producer=None, jurisdiction=jurisdictions["nyc"], seed=6)
+    formats = Counter(name for name, _ in feed.rows)
+    assert formats["nyc311"] > 999 and formats["nyc311-api"] > 0, formats
+    assert all(feed.rows), "every row drawn makes a valid live request"
