@@ -20,6 +20,11 @@ from services.replay.mapping import Mapping, fold
 from streams.pipeline import ids
 
 UPDATE_ORDER = {"submission": 0, "resolved": 1, "closed": 2}
+# Tried after the mapping's own formats and ISO 8601, in this order: the shapes US open-data portals and
+# spreadsheets write (month first). A mapping that lists its formats never reaches an ambiguous one of these.
+FALLBACK_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+                    "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S", "%m/%d/%y %H:%M",
+                    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y", "%Y/%m/%d")
 _NO_POINT = ((0.0, 0.0),)
 
 
@@ -91,8 +96,8 @@ class RowReader:
     def time(self, text: str | None) -> datetime | None:
         """A time of the export as an aware UTC datetime (None when blank); ValueError when no format reads it.
 
-        The mapping's formats are tried in order (the last that worked first), then ISO 8601; a time without an
-        offset is the mapping's local time.
+        The mapping's formats are tried in order (the last that worked first), then ISO 8601, then
+        FALLBACK_FORMATS; a time without an offset is the mapping's local time.
         """
         if not text or not text.strip():
             return None
@@ -108,9 +113,17 @@ class RowReader:
         try:
             return self._utc(datetime.fromisoformat(text))
         except ValueError:
-            formats = ", ".join(self.mapping.date_formats) or "none"
-            raise ValueError(f"time {text[:40]!r} matches none of the mapping's date formats ({formats}) "
-                             "nor ISO 8601") from None
+            pass
+        for fmt in FALLBACK_FORMATS:
+            try:
+                naive = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            self._formats.append(fmt)  # tried among the mapping's own from now on
+            return self._utc(naive)
+        formats = ", ".join(self.mapping.date_formats) or "none"
+        raise ValueError(f"time {text[:40]!r} matches none of the mapping's date formats ({formats}), ISO 8601 "
+                         "or the common US forms: add its strptime format to date_format") from None
 
     def _utc(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:

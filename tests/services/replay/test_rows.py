@@ -242,3 +242,8 @@ def test_summary_times_are_never_negative_and_say_what_they_left_out(closes):
     figures = replay_summary.totals(found, update_rejections=Counter())
     assert figures["median_hours_to_close"] is None or figures["median_hours_to_close"] >= 0
     assert figures["left_out_of_times"] == sum(1 for m in closes if m < 0)
+
+
+@pytest.mark.parametrize("text", ["01/07/2019 08:30 AM", "01/07/2019 08:30", "1/7/2019 8:30:00 AM", "2019/01/07 08:30"])
+def test_common_us_forms_are_read_when_the_mappings_formats_do_not_match(reader, text):
+    assert reader.time(text) == reader.time("2019-01-07T08:30:00")
