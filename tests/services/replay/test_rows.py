@@ -247,3 +247,19 @@ def test_summary_times_are_never_negative_and_say_what_they_left_out(closes):
 @pytest.mark.parametrize("text", ["01/07/2019 08:30 AM", "01/07/2019 08:30", "1/7/2019 8:30:00 AM", "2019/01/07 08:30"])
 def test_common_us_forms_are_read_when_the_mappings_formats_do_not_match(reader, text):
     assert reader.time(text) == reader.time("2019-01-07T08:30:00")
+
+
+def test_a_what_if_replay_runs_on_a_copy_of_the_jurisdictions_with_the_other_sla_file(tmp_path):
+    from streams.sla import policy as sla_policy
+
+    other = tmp_path / "lenient.yaml"
+    other.write_text("policies:\n  - name: everything\n    goals:\n      resolve: {target: P30D}\n")
+    settings = Settings()
+    replay = replay_service.replay_settings(settings, sla_path=other, workdir=tmp_path / "run")
+    assert replay.jurisdictions_dir != settings.jurisdictions_dir
+    nyc = jurisdiction_loader.load_jurisdictions(replay.jurisdictions_dir)["nyc"]
+    assert [name for name, _, _ in nyc.sla.policies] == ["everything"]
+    assert nyc.sla.goals_named("everything")[0].name == sla_policy.RESOLVE
+    assert replay_service.replay_settings(settings, sla_path=None, workdir=tmp_path) is settings
+    with pytest.raises(replay_service.ReplayError, match="no such file"):
+        replay_service.replay_settings(settings, sla_path=tmp_path / "missing.yaml", workdir=tmp_path)
