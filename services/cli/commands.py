@@ -174,7 +174,7 @@ def report(args, settings) -> int:
     fmt, out = ("csv", args.csv) if args.csv else ("html", args.html) if args.html else ("table", None)
     return report_service.main(settings, start=args.start, end=args.end, fmt=fmt,
                                out_path=None if out is None or str(out) == "-" else out,
-                               jurisdiction_id=args.jurisdiction)
+                               jurisdiction_id=args.jurisdiction, min_count=args.min_count)
 
 
 def topics(args, settings) -> int:

@@ -67,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
                         help="start nothing: report missing columns, texts matching nothing and anomalies")
     replay.set_defaults(handler=commands.replay)
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
+    report.add_argument("--min-count", type=int, default=None, metavar="N",
+                        help="fewest closed requests (settled goals) a group needs to be ranked and highlighted "
+                        "(CIVICFLOW_REPORT_MIN_COUNT, 20)")
     report.add_argument("--start", default=None, help="first day (or ISO datetime) of the period (all data)")
     report.add_argument("--end", default=None, help="day after the period, exclusive (all data)")
     output = report.add_mutually_exclusive_group()

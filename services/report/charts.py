@@ -2,6 +2,10 @@
 
 Each function returns an <svg> element as a string (no XML prolog, DOCTYPE or metadata), or None when there is
 nothing to draw. Only the object-oriented Figure API is used: no pyplot, no global figure state.
+
+Rankings (the on-time rate by agency, the district gaps) leave out the groups below the report's minimum count
+(Row.few_settled, Row.few_closed); the time-to-close bars show them, their label marked with "*". Each axis has
+the unit that fits its largest value; each bar's label the unit that fits that bar (services.report.units).
 """
 
 import functools
@@ -12,6 +16,7 @@ import textwrap
 import matplotlib
 from matplotlib.figure import Figure
 
+from services.report import units
 from services.report.figures import NONE, Row
 
 BLUE, LIGHT_BLUE, RED, TEAL, INK, GRID = "#2f6db3", "#a8c6ea", "#c0392b", "#2a9d8f", "#333333", "#dddddd"
@@ -34,8 +39,10 @@ def _styled(chart):
 @_styled
 def on_time_by_agency(rows: list[Row], *, city_rate: float | None) -> str | None:
     """Horizontal bars: the share of settled resolve goals met, per agency, worst at the top, labelled with the
-    rate and the number settled; a dashed line at the city-wide rate."""
-    rated = sorted((r for r in rows if r.on_time_rate is not None), key=lambda r: (-r.on_time_rate, r.key))
+    rate and the number settled; a dashed line at the city-wide rate. Agencies with fewer settled goals than the
+    minimum count are not ranked here."""
+    rated = sorted((r for r in rows if r.on_time_rate is not None and not r.few_settled),
+                   key=lambda r: (-r.on_time_rate, r.key))
     if not rated:
         return None
     figure, axes = _figure(len(rated))
@@ -55,27 +62,27 @@ def on_time_by_agency(rows: list[Row], *, city_rate: float | None) -> str | None
 
 
 @_styled
-def time_to_close(rows: list[Row], *, city_median: float | None, title: str, salt: str,
-                  unit: tuple[str, float] = ("hours", 1.0)) -> str | None:
+def time_to_close(rows: list[Row], *, city_median: float | None, title: str, salt: str) -> str | None:
     """Paired horizontal bars per group: median (solid) and 90th percentile (light) time to close, with the
-    city-wide median as a dashed line. Rows keep their order, first at the top."""
+    city-wide median as a dashed line. Rows keep their order, first at the top; a group below the minimum count
+    has "*" after its name."""
     shown = [r for r in rows if r.median_hours is not None]
     if not shown:
         return None
-    unit, scale = unit
+    _, unit, scale = units.unit_for(max([r.p90_hours for r in shown] + [city_median or 0]))
     figure, axes = _figure(len(shown), per_bar=0.5)
     positions = list(range(len(shown)))[::-1]
     medians = [r.median_hours / scale for r in shown]
     p90s = [r.p90_hours / scale for r in shown]
     axes.barh([p + 0.19 for p in positions], medians, height=0.36, color=BLUE, label="median")
     axes.barh([p - 0.19 for p in positions], p90s, height=0.36, color=LIGHT_BLUE, label="90th percentile")
-    for p, m, q in zip(positions, medians, p90s, strict=True):
-        axes.text(m, p + 0.19, f" {_num(m)}", va="center", fontsize=8, color=INK)
-        axes.text(q, p - 0.19, f" {_num(q)}", va="center", fontsize=8, color=INK)
-    axes.set_yticks(positions, [_label(r.name) for r in shown])
+    for p, m, q, row in zip(positions, medians, p90s, shown, strict=True):
+        axes.text(m, p + 0.19, f" {units.duration(row.median_hours)}", va="center", fontsize=8, color=INK)
+        axes.text(q, p - 0.19, f" {units.duration(row.p90_hours)}", va="center", fontsize=8, color=INK)
+    axes.set_yticks(positions, [_label(r.name) + (" *" if r.few_closed else "") for r in shown])
     if city_median is not None:
         axes.axvline(city_median / scale, color=INK, linestyle="--", linewidth=1,
-                     label=f"city median {_num(city_median / scale)} {unit}")
+                     label=f"city median {units.duration(city_median)}")
     axes.set_xlim(0, max(p90s + [(city_median or 0) / scale]) * 1.18 or 1)
     axes.set_xlabel(unit)
     _legend(figure)
@@ -84,27 +91,27 @@ def time_to_close(rows: list[Row], *, city_median: float | None, title: str, sal
 
 
 @_styled
-def district_gaps(rows: list[Row], *, layer: str, city_median: float | None,
-                  unit: tuple[str, float] = ("hours", 1.0)) -> str | None:
+def district_gaps(rows: list[Row], *, layer: str, city_median: float | None) -> str | None:
     """Horizontal bars: the districts whose median time to close is furthest above the city median (worst at the
-    top; red above the median, teal below), labelled with the gap and the ratio."""
-    gapped = [r for r in rows if r.gap_hours is not None and r.key != NONE][:MAX_DISTRICTS]
+    top; red above the median, teal below), labelled with the gap and the ratio. Districts with fewer closed
+    requests than the minimum count are not ranked here."""
+    gapped = [r for r in rows if r.gap_hours is not None and r.key != NONE and not r.few_closed][:MAX_DISTRICTS]
     if not gapped or city_median is None:
         return None
-    unit, scale = unit
+    _, unit, scale = units.unit_for(max(abs(r.gap_hours) for r in gapped))
     figure, axes = _figure(len(gapped))
     gaps = [r.gap_hours / scale for r in gapped][::-1]
     labels = [_label(r.name) for r in gapped][::-1]
     axes.barh(labels, gaps, color=[RED if g > 0 else TEAL for g in gaps], height=0.6)
     for y, (gap, row) in enumerate(zip(gaps, gapped[::-1], strict=True)):
         ratio = f" (×{row.gap_ratio:.2f})" if row.gap_ratio is not None else ""
-        axes.text(gap, y, f" {gap:+.1f}{ratio} ", va="center", ha="left" if gap >= 0 else "right", fontsize=8,
-                  color=INK)
+        axes.text(gap, y, f" {units.duration(row.gap_hours, signed=True)}{ratio} ", va="center",
+                  ha="left" if gap >= 0 else "right", fontsize=8, color=INK)
     axes.axvline(0, color=INK, linewidth=0.8)
     low, high = min(gaps + [0]), max(gaps + [0])
     span = (high - low) or 1
     axes.set_xlim(low - 0.3 * span if low < 0 else 0, high + 0.3 * span)
-    axes.set_xlabel(f"{unit} above the city median of {_num(city_median / scale)} {unit}")
+    axes.set_xlabel(f"{unit} above the city median of {units.duration(city_median)}")
     axes.set_title(f"Median time to close against the city median, by {layer.replace('_', ' ')} (worst first)")
     return _svg(figure, f"gaps-{layer}")
 
@@ -123,16 +130,6 @@ def _legend(figure: Figure) -> None:
     if not any(axes.get_legend_handles_labels()[0] for axes in figure.axes):
         return
     figure.legend(loc="outside lower center", ncols=3, frameon=False, fontsize=8)
-
-
-def unit_for(city_median_hours: float | None) -> tuple[str, float]:
-    """The page's one unit of time, with its hours: days when the city's median time to close is over two
-    days, hours otherwise."""
-    return ("days", 24.0) if (city_median_hours or 0) > 48 else ("hours", 1.0)
-
-
-def _num(value: float) -> str:
-    return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
 def _label(text: str) -> str:

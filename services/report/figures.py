@@ -7,9 +7,15 @@
   settlement (no resolve goal) is in none of met, breached or open.
 - Time to close: closed_at − requested_at of closed requests, in hours; median and 90th percentile by linear
   interpolation between closest ranks (numpy's default, Excel's PERCENTILE.INC): p90 of 1..10 is 9.1. A close
-  recorded before the request (bad source data) is left out.
+  recorded before the request (bad source data) is left out of every time figure and of `closed`, and counted
+  in `closed_before_requested`, so no time figure is ever negative.
 - Gap (New York's Local Law 47 breakdown): a group's median time to close minus the city-wide median, in hours,
   and their ratio; agencies, services and districts are sorted worst (largest gap) first.
+- Minimum count: a figure of a few requests ranks by chance. A group with some but fewer than `min_count` closed
+  requests (the values behind its time figures) is `few_closed`: it stays in its section, after the ranked groups
+  (by requests, then key; groups with no closed request come last), and is left out of gap rankings and
+  highlights. One with some but fewer than `min_count` settled resolve goals is `few_settled`: left out of
+  on-time rankings. A group with none has no figure to rank in the first place.
 """
 
 import functools
@@ -26,6 +32,7 @@ CHANNEL = "channel"
 AGENCY = "agency"
 SERVICE = "service"
 FIXED_BREAKDOWNS = (CHANNEL, AGENCY, SERVICE)
+DEFAULT_MIN_COUNT = 20
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,9 @@ class Row:
     gap_ratio: float | None = None
     received: int | None = None
     rejected: int | None = None
+    closed_before_requested: int = 0   # closed requests left out of the time figures (close before request)
+    few_closed: bool = False           # some closed requests, fewer than the minimum count: not ranked by time
+    few_settled: bool = False          # some settled resolve goals, fewer than the minimum count: not ranked
 
     @property
     def settled(self) -> int:
@@ -76,6 +86,7 @@ class Report:
     sections: dict[str, list[Row]]                  # breakdown → rows, in report order
     first_requested_at: datetime | None = None
     last_requested_at: datetime | None = None
+    min_count: int = DEFAULT_MIN_COUNT
 
     @property
     def layers(self) -> list[str]:
@@ -97,15 +108,16 @@ def quantile(values: list[float], q: float) -> float | None:
 
 
 class _Group:
-    __slots__ = ("requests", "met", "breached", "open", "hours", "received", "rejected", "parents")
+    __slots__ = ("requests", "met", "breached", "open", "hours", "misdated", "received", "rejected", "parents")
 
     def __init__(self) -> None:
-        self.requests = self.met = self.breached = self.open = self.received = self.rejected = 0
+        self.requests = self.met = self.breached = self.open = self.misdated = self.received = self.rejected = 0
         self.hours: list[float] = []
         self.parents: Counter = Counter()   # for a lower boundary layer: the first layer's districts seen
 
-    def add(self, *, outcome: str | None, still_open: bool, hours: float | None) -> None:
+    def add(self, *, outcome: str | None, still_open: bool, hours: float | None, misdated: bool) -> None:
         self.requests += 1
+        self.misdated += misdated
         if outcome == "met":
             self.met += 1
         elif outcome == "breached":
@@ -116,8 +128,10 @@ class _Group:
             self.hours.append(hours)
 
 
-def compute(rows: Iterable[Mapping], outcomes: Mapping[str, str], names: Names, *, period_label: str) -> Report:
-    """The report of rows (read-model requests, rejected ones included) and their resolve outcomes."""
+def compute(rows: Iterable[Mapping], outcomes: Mapping[str, str], names: Names, *, period_label: str,
+            min_count: int = DEFAULT_MIN_COUNT) -> Report:
+    """The report of rows (read-model requests, rejected ones included) and their resolve outcomes; groups with
+    fewer than min_count closed requests (settled goals) are left out of the time (on-time) rankings."""
     city = _Group()
     groups: dict[str, dict[str, _Group]] = {name: {} for name in FIXED_BREAKDOWNS}
     located: list[tuple[dict, dict[str, str]]] = []   # (figures, districts) of each accepted request
@@ -135,7 +149,7 @@ def compute(rows: Iterable[Mapping], outcomes: Mapping[str, str], names: Names, 
             city.rejected += 1
             continue
         figures = {"outcome": outcomes.get(row["request_id"]), "still_open": row["open311_status"] == "open",
-                   "hours": _hours_to_close(row)}
+                   "hours": _hours_to_close(row), "misdated": _closed_before_requested(row)}
         for group in (city, channel, _group(groups[AGENCY], row["agency"]),
                       _group(groups[SERVICE], row["service_code"])):
             group.add(**figures)
@@ -152,19 +166,30 @@ def compute(rows: Iterable[Mapping], outcomes: Mapping[str, str], names: Names, 
     names_used = Names(jurisdiction_id=names.jurisdiction_id, jurisdiction_name=names.jurisdiction_name,
                        time_zone=names.time_zone, agencies=names.agencies, services=service_names,
                        layers=tuple(layers))
-    city_row = _row(CITY, names.jurisdiction_id, names.jurisdiction_name, city, city_median=None, counts=True)
+    city_row = _row(CITY, names.jurisdiction_id, names.jurisdiction_name, city, city_median=None, counts=True,
+                    min_count=min_count)
     sections: dict[str, list[Row]] = {}
     for breakdown in (*FIXED_BREAKDOWNS, *layers):
         built = [_row(breakdown, key, _name(breakdown, key, group, names_used), group,
-                      city_median=city_row.median_hours, counts=breakdown == CHANNEL)
+                      city_median=city_row.median_hours, counts=breakdown == CHANNEL, min_count=min_count)
                  for key, group in groups[breakdown].items()]
         if breakdown == CHANNEL:
             built.sort(key=lambda r: (-(r.received or 0), r.key))
         else:
-            built.sort(key=lambda r: (r.gap_hours is None, -(r.gap_hours or 0.0), -r.requests, r.key))
+            built.sort(key=worst_gap_first)
         sections[breakdown] = built
     return Report(names=names_used, period_label=period_label, city=city_row, sections=sections,
-                  first_requested_at=first, last_requested_at=last)
+                  first_requested_at=first, last_requested_at=last, min_count=min_count)
+
+
+def worst_gap_first(row: Row) -> tuple:
+    """Sort key: groups with enough closed requests by gap, largest first; then the groups below the minimum
+    count, unranked; then those without a gap (no closed request); unranked ones by requests, then key."""
+    if row.gap_hours is None:
+        return (2, 0.0, -row.requests, row.key)
+    if row.few_closed:
+        return (1, 0.0, -row.requests, row.key)
+    return (0, -row.gap_hours, -row.requests, row.key)
 
 
 def _group(groups: dict[str, _Group], key: str | None) -> _Group:
@@ -180,6 +205,11 @@ def _hours_to_close(row: Mapping) -> float | None:
     if closed_at is None or requested_at is None or closed_at < requested_at:
         return None
     return (closed_at - requested_at).total_seconds() / 3600
+
+
+def _closed_before_requested(row: Mapping) -> bool:
+    closed_at, requested_at = row["closed_at"], row["requested_at"]
+    return closed_at is not None and requested_at is not None and closed_at < requested_at
 
 
 @functools.lru_cache(maxsize=8192)
@@ -217,7 +247,8 @@ def _name(breakdown: str, key: str, group: _Group, names: Names) -> str:
     return key
 
 
-def _row(breakdown: str, key: str, name: str, group: _Group, *, city_median: float | None, counts: bool) -> Row:
+def _row(breakdown: str, key: str, name: str, group: _Group, *, city_median: float | None, counts: bool,
+         min_count: int) -> Row:
     settled = group.met + group.breached
     median = quantile(group.hours, 0.5)
     gap = ratio = None
@@ -228,4 +259,6 @@ def _row(breakdown: str, key: str, name: str, group: _Group, *, city_median: flo
                met=group.met, breached=group.breached, open=group.open,
                on_time_rate=group.met / settled if settled else None, median_hours=median,
                p90_hours=quantile(group.hours, 0.9), gap_hours=gap, gap_ratio=ratio,
-               received=group.received if counts else None, rejected=group.rejected if counts else None)
+               received=group.received if counts else None, rejected=group.rejected if counts else None,
+               closed_before_requested=group.misdated, few_closed=0 < len(group.hours) < min_count,
+               few_settled=0 < settled < min_count)

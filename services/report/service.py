@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from services.readmodel import db
-from services.report import figures, queries, views
+from services.report import config, figures, queries, views
 from services.report import period as report_period
 from services.report.exceptions import NothingToReport, ReportError
 from streams.jurisdiction import loader as jurisdiction_loader
@@ -24,15 +24,17 @@ FORMATS = ("table", "csv", "html")
 
 
 def main(settings, *, start=None, end=None, fmt: str = "table", out_path: str | Path | None = None,
-         jurisdiction_id: str | None = None) -> int:
+         jurisdiction_id: str | None = None, min_count: int | None = None) -> int:
     """Make the report of requests requested in [start, end) (dates or ISO 8601 strings; a date or a time
     without offset is the jurisdiction's local time; None: all of the data) and write it: fmt "table" prints it
     (and writes it to out_path too when given); "csv" and "html" go to out_path, or stdout when it is None or
-    "-". jurisdiction_id may be omitted when the read model holds one jurisdiction only."""
+    "-". jurisdiction_id may be omitted when the read model holds one jurisdiction only. min_count: None for
+    CIVICFLOW_REPORT_MIN_COUNT (20)."""
     try:
         if fmt not in FORMATS:
             raise ReportError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
-        report = build(settings, start=start, end=end, jurisdiction_id=jurisdiction_id)
+        report = build(settings, start=start, end=end, jurisdiction_id=jurisdiction_id,
+                       min_count=config.min_count(min_count))
     except NothingToReport as error:
         print(f"civicflow report: {error}", file=sys.stderr)
         return 1
@@ -64,7 +66,8 @@ def main(settings, *, start=None, end=None, fmt: str = "table", out_path: str | 
     return 0
 
 
-def build(settings, *, start=None, end=None, jurisdiction_id: str | None = None) -> figures.Report:
+def build(settings, *, start=None, end=None, jurisdiction_id: str | None = None,
+          min_count: int = figures.DEFAULT_MIN_COUNT) -> figures.Report:
     """The report's figures; raises NothingToReport when the read model holds no request for them, ReportError
     on a bad argument."""
     engine = db.engine_for(settings.read_model_url)
@@ -76,7 +79,7 @@ def build(settings, *, start=None, end=None, jurisdiction_id: str | None = None)
             period = report_period.parse(start, end, tz=names.time_zone)
             outcomes = queries.resolve_outcomes(conn, jurisdiction_id=jurisdiction_id, period=period)
             report = figures.compute(queries.requests_in(conn, jurisdiction_id=jurisdiction_id, period=period),
-                                     outcomes, names, period_label="")
+                                     outcomes, names, period_label="", min_count=min_count)
     finally:
         engine.dispose()
     label = period.label(names.time_zone, first=report.first_requested_at, last=report.last_requested_at)

@@ -85,6 +85,57 @@ def insert(engine, *, jurisdiction_id: str = "nyc", rows=REQUESTS, history=EVENT
                 occurred_at=moment, recorded_at=moment))
 
 
+def batch(prefix: str, count: int, *, agency: str, place: tuple[str, str] | None, hours: float | None,
+          met: int = 0, breached: int = 0, service: str = "sanitation-condition", channel: str = "phone",
+          first: datetime = at("2024-01-10T15:00")) -> tuple[list, list]:
+    """count alike requests for insert(): (rows, history), one an hour from `first`, each closed `hours` after
+    its request (None: still open); the first `met` have their resolve goal met, the next `breached` breached."""
+    rows, history = [], []
+    for n in range(count):
+        request_id = f"{prefix}{n}"
+        rows.append((request_id, agency, service, channel, place, first + timedelta(hours=n), hours,
+                     "closed" if hours is not None else "in_progress"))
+        if n < met + breached:
+            history.append((request_id, "sla_met" if n < met else "sla_breached", "resolve", 1))
+    return rows, history
+
+
+def joined(*batches: tuple[list, list]) -> dict:
+    """insert()'s rows and history of several batches (one insert() per read model: its event ids count from 0)."""
+    return {"rows": [row for rows, _ in batches for row in rows],
+            "history": [event for _, history in batches for event in history]}
+
+
+@pytest.fixture
+def make_read_model(tmp_path):
+    """A factory of migrated SQLite read models in files of their own, as a replay writes one per run:
+    make_read_model("replay-a.sqlite3") → (path, engine)."""
+    engines = []
+
+    def make(name: str):
+        path = tmp_path / name
+        engine = db.engine_for(f"sqlite:///{path}")
+        db.migrate(engine)
+        engines.append(engine)
+        return path, engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url):
+    """The session's PostgreSQL database as a fresh, migrated, empty read model."""
+    engine = db.engine_for(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def engine(tmp_path):
     """A migrated, empty read model on SQLite."""

@@ -17,11 +17,13 @@ NAMES = Names(jurisdiction_id="nyc", jurisdiction_name="New York City", time_zon
               agencies={"DSNY": "Department of Sanitation"}, layers=("borough", "community_district"))
 
 
-def report_of(engine, span=JANUARY, names=NAMES):
+def report_of(engine, span=JANUARY, names=NAMES, min_count=1):
+    """The figures of the read model; min_count 1 ranks every group (the hand-computed read model's groups are
+    all below the default minimum count, which test_minimum_count covers)."""
     with engine.connect() as conn:
         outcomes = queries.resolve_outcomes(conn, jurisdiction_id="nyc", period=span)
         return figures.compute(queries.requests_in(conn, jurisdiction_id="nyc", period=span), outcomes, names,
-                               period_label="January")
+                               period_label="January", min_count=min_count)
 
 
 def by_key(report, breakdown):
