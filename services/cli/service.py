@@ -67,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
                         help="start nothing: report missing columns, texts matching nothing and anomalies")
     replay.set_defaults(handler=commands.replay)
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
+    report.add_argument("read_model", nargs="?", default=None, metavar="READ_MODEL",
+                        help="a SQLite file (e.g. a replay's) or a SQLAlchemy URL (default: the live read model)")
     report.add_argument("--min-count", type=int, default=None, metavar="N",
                         help="fewest closed requests (settled goals) a group needs to be ranked and highlighted "
                         "(CIVICFLOW_REPORT_MIN_COUNT, 20)")

@@ -9,3 +9,7 @@ class ReportError(CivicflowError):
 
 class NothingToReport(ReportError):
     """The read model holds no request for the jurisdiction and period asked."""
+
+
+class ReadModelUnreadable(ReportError):
+    """The read model could not be read (the database refused, the file is not a database)."""

@@ -1,51 +1,98 @@
-"""`civicflow report`: KPI and equity figures of a period from the read model, as a terminal table, a CSV or a
+"""`civicflow report`: KPI and equity figures of a period from a read model, as a terminal table, a CSV or a
 self-contained HTML page.
+
+The read model is the live one from the settings (DATABASE_URL, else the SQLite file in the data directory) unless
+one is named: a SQLite file path (a replay writes one of its own, named after the run) or a SQLAlchemy URL. A
+named read model must exist and be one: the report brings its schema up to date but never creates one, so a typo
+neither makes an empty file nor adds tables to someone else's database.
 
 main() is the command: it returns an exit code (0 written, 1 nothing to report or the read model unreadable,
 2 a bad argument) and explains any failure on stderr in one line.
 """
 
+import contextlib
 import dataclasses
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from services.readmodel import db
 from services.report import config, figures, queries, views
 from services.report import period as report_period
-from services.report.exceptions import NothingToReport, ReportError
+from services.report.exceptions import NothingToReport, ReadModelUnreadable, ReportError
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
 
 FORMATS = ("table", "csv", "html")
+READ_MODEL_TABLES = ("requests", "request_events")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
-def main(settings, *, start=None, end=None, fmt: str = "table", out_path: str | Path | None = None,
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A read model to report on: its SQLAlchemy URL, how the report names it (never with a password), and
+    whether it is the live read model of the settings (created and migrated when missing, as every process
+    does)."""
+
+    url: str
+    label: str
+    live: bool = False
+
+
+def source_of(settings, target: str | Path | None = None) -> Source:
+    """The read model `target` names: None for the live one; a SQLAlchemy URL (anything with "://"); otherwise
+    the path of a SQLite file. Raises ReportError when it names no existing read model file."""
+    if target is None or str(target) == "":
+        return Source(url=settings.read_model_url, label=_safe_url(settings.read_model_url), live=True)
+    text = str(target)
+    if not _URL.match(text):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ReportError(f"no read model at {text}: not a file (give the SQLite file of a read model, e.g. "
+                              f"one a replay wrote, or a SQLAlchemy URL)")
+        return Source(url=f"sqlite:///{path.resolve()}", label=text)
+    try:
+        url = make_url(text)
+    except sa_exc.ArgumentError as error:
+        raise ReportError(f"{text!r} is not a SQLAlchemy URL: {error}") from error
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise ReportError(f"{text!r} is an in-memory SQLite database: it holds no read model")
+        if not Path(url.database).expanduser().is_file():
+            raise ReportError(f"no read model at {text}: {url.database} is not a file")
+    return Source(url=text, label=url.render_as_string(hide_password=True))
+
+
+def main(settings, *, read_model: str | Path | None = None, start=None, end=None, fmt: str = "table",
+         out_path: str | Path | None = None,
          jurisdiction_id: str | None = None, min_count: int | None = None) -> int:
     """Make the report of requests requested in [start, end) (dates or ISO 8601 strings; a date or a time
-    without offset is the jurisdiction's local time; None: all of the data) and write it: fmt "table" prints it
-    (and writes it to out_path too when given); "csv" and "html" go to out_path, or stdout when it is None or
-    "-". jurisdiction_id may be omitted when the read model holds one jurisdiction only. min_count: None for
-    CIVICFLOW_REPORT_MIN_COUNT (20)."""
+    without offset is the jurisdiction's local time; None: all of the data) on read_model (None: the live one),
+    and write it: fmt "table" prints it (and writes it to out_path too when given); "csv" and "html" go to
+    out_path, or stdout when it is None or "-". jurisdiction_id may be omitted when the read model holds one
+    jurisdiction only.
+    min_count: None for CIVICFLOW_REPORT_MIN_COUNT (20)."""
     try:
         if fmt not in FORMATS:
             raise ReportError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
-        report = build(settings, start=start, end=end, jurisdiction_id=jurisdiction_id,
-                       min_count=config.min_count(min_count))
-    except NothingToReport as error:
+        count = config.min_count(min_count)
+        report = build(settings, read_model=read_model, start=start, end=end, jurisdiction_id=jurisdiction_id,
+                       min_count=count)
+        text, what = render(report, fmt), "report"
+        done = (f"{report.city.received:,} requests received, {report.city.requests:,} accepted "
+                f"({views.title(report)})")
+    except (NothingToReport, ReadModelUnreadable) as error:
         print(f"civicflow report: {error}", file=sys.stderr)
         return 1
     except ReportError as error:
         print(f"civicflow report: {error}", file=sys.stderr)
         return 2
-    except sa_exc.SQLAlchemyError as error:
-        print(f"civicflow report: cannot read the read model at {_safe_url(settings.read_model_url)}: "
-              f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", file=sys.stderr)
-        return 1
-    text = render(report, fmt)
     to_stdout = out_path is None or str(out_path) == "-"
     if fmt == "table":
         print(text)
@@ -60,32 +107,19 @@ def main(settings, *, start=None, end=None, fmt: str = "table", out_path: str | 
         except OSError as error:
             print(f"civicflow report: cannot write {target}: {error}", file=sys.stderr)
             return 1
-        city = report.city
-        print(f"wrote the {fmt} report to {target}: {city.received:,} requests received, {city.requests:,} "
-              f"accepted ({views.title(report)})", file=sys.stderr if fmt == "table" else sys.stdout)
+        print(f"wrote the {fmt} {what} to {target}: {done}", file=sys.stderr if fmt == "table" else sys.stdout)
     return 0
 
 
-def build(settings, *, start=None, end=None, jurisdiction_id: str | None = None,
-          min_count: int = figures.DEFAULT_MIN_COUNT) -> figures.Report:
-    """The report's figures; raises NothingToReport when the read model holds no request for them, ReportError
-    on a bad argument."""
-    engine = db.engine_for(settings.read_model_url)
-    try:
-        db.migrate(engine)
-        with engine.connect() as conn:
-            jurisdiction_id = _jurisdiction(queries.jurisdictions(conn), jurisdiction_id, settings)
-            names = names_of(settings, jurisdiction_id)
-            period = report_period.parse(start, end, tz=names.time_zone)
-            outcomes = queries.resolve_outcomes(conn, jurisdiction_id=jurisdiction_id, period=period)
-            report = figures.compute(queries.requests_in(conn, jurisdiction_id=jurisdiction_id, period=period),
-                                     outcomes, names, period_label="", min_count=min_count)
-    finally:
-        engine.dispose()
-    label = period.label(names.time_zone, first=report.first_requested_at, last=report.last_requested_at)
-    if report.city.received == 0:
-        raise NothingToReport(f"no requests of {jurisdiction_id} were requested in the period ({label})")
-    return dataclasses.replace(report, period_label=label)
+def build(settings, *, read_model: str | Path | None = None, start=None, end=None,
+          jurisdiction_id: str | None = None, min_count: int = figures.DEFAULT_MIN_COUNT) -> figures.Report:
+    """The report's figures of one read model (None: the live one); raises NothingToReport when it holds no
+    request for them, ReadModelUnreadable when it cannot be read, ReportError on a bad argument."""
+    source = source_of(settings, read_model)
+    with _connected(source) as conn:
+        jurisdiction_id = _jurisdiction(queries.jurisdictions(conn), jurisdiction_id, source)
+        names = names_of(settings, jurisdiction_id)
+        return _report(conn, source, names, start=start, end=end, min_count=min_count)
 
 
 def render(report: figures.Report, fmt: str) -> str:
@@ -115,17 +149,58 @@ def names_of(settings, jurisdiction_id: str) -> figures.Names:
         layers=tuple(layer.name for layer in jurisdiction.geography.layers))
 
 
-def _jurisdiction(held: list[str], asked: str | None, settings) -> str:
+def _report(conn: Connection, source: Source, names: figures.Names, *, start, end,
+            min_count: int) -> figures.Report:
+    jurisdiction_id = names.jurisdiction_id
+    period = report_period.parse(start, end, tz=names.time_zone)
+    outcomes = queries.resolve_outcomes(conn, jurisdiction_id=jurisdiction_id, period=period)
+    report = figures.compute(queries.requests_in(conn, jurisdiction_id=jurisdiction_id, period=period),
+                             outcomes, names, period_label="", min_count=min_count)
+    label = period.label(names.time_zone, first=report.first_requested_at, last=report.last_requested_at)
+    if report.city.received == 0:
+        where = "" if source.live else f" in {source.label}"
+        raise NothingToReport(f"no requests of {jurisdiction_id} were requested in the period ({label}){where}")
+    return dataclasses.replace(report, period_label=label)
+
+
+@contextlib.contextmanager
+def _connected(source: Source) -> Iterator[Connection]:
+    """A connection to the source's read model, its schema up to date. Any database error on the way, or while
+    the caller reads, becomes ReadModelUnreadable naming the source."""
+    engine = db.engine_for(source.url)
+    try:
+        if not source.live:
+            _check_read_model(engine, source)
+        db.migrate(engine)
+        with engine.connect() as conn:
+            yield conn
+    except sa_exc.SQLAlchemyError as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise ReadModelUnreadable(f"cannot read the read model at {source.label}: {type(error).__name__}: "
+                                  f"{first}") from error
+    finally:
+        engine.dispose()
+
+
+def _check_read_model(engine, source: Source) -> None:
+    tables = set(sa.inspect(engine).get_table_names())
+    missing = [name for name in READ_MODEL_TABLES if name not in tables]
+    if missing:
+        raise ReportError(f"{source.label} is not a civicflow read model (no {' or '.join(missing)} table)")
+
+
+def _jurisdiction(held: list[str], asked: str | None, source: Source) -> str:
     if not held:
-        raise NothingToReport(f"the read model at {_safe_url(settings.read_model_url)} holds no requests yet "
-                              f"(is the projection running?)")
+        hint = " yet (is the projection running?)" if source.live else ""
+        raise NothingToReport(f"the read model at {source.label} holds no requests{hint}")
     if asked is not None:
         if asked not in held:
-            raise NothingToReport(f"the read model holds no requests of jurisdiction {asked!r} "
-                                  f"(it holds: {', '.join(held)})")
+            raise NothingToReport(f"the read model at {source.label} holds no requests of jurisdiction "
+                                  f"{asked!r} (it holds: {', '.join(held)})")
         return asked
     if len(held) > 1:
-        raise ReportError(f"the read model holds several jurisdictions ({', '.join(held)}): choose one")
+        raise ReportError(f"the read model at {source.label} holds several jurisdictions ({', '.join(held)}): "
+                          f"choose one")
     return held[0]
 
 
