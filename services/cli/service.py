@@ -69,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
     report.add_argument("read_model", nargs="?", default=None, metavar="READ_MODEL",
                         help="a SQLite file (e.g. a replay's) or a SQLAlchemy URL (default: the live read model)")
+    report.add_argument("--compare", nargs=2, default=None, metavar=("RUN_A", "RUN_B"),
+                        help="compare two read models: on-time rate and breaches side by side, with B - A")
     report.add_argument("--min-count", type=int, default=None, metavar="N",
                         help="fewest closed requests (settled goals) a group needs to be ranked and highlighted "
                         "(CIVICFLOW_REPORT_MIN_COUNT, 20)")

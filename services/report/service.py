@@ -1,5 +1,5 @@
 """`civicflow report`: KPI and equity figures of a period from a read model, as a terminal table, a CSV or a
-self-contained HTML page.
+self-contained HTML page; or, with `compare`, the what-if comparison of two read models (two runs).
 
 The read model is the live one from the settings (DATABASE_URL, else the SQLite file in the data directory) unless
 one is named: a SQLite file path (a replay writes one of its own, named after the run) or a SQLAlchemy URL. A
@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 
 from services.readmodel import db
+from services.report import compare as report_compare
 from services.report import config, figures, queries, views
 from services.report import period as report_period
 from services.report.exceptions import NothingToReport, ReadModelUnreadable, ReportError
@@ -69,24 +70,34 @@ def source_of(settings, target: str | Path | None = None) -> Source:
     return Source(url=text, label=url.render_as_string(hide_password=True))
 
 
-def main(settings, *, read_model: str | Path | None = None, start=None, end=None, fmt: str = "table",
-         out_path: str | Path | None = None,
+def main(settings, *, read_model: str | Path | None = None, compare: Sequence[str | Path] | None = None,
+         start=None, end=None, fmt: str = "table", out_path: str | Path | None = None,
          jurisdiction_id: str | None = None, min_count: int | None = None) -> int:
     """Make the report of requests requested in [start, end) (dates or ISO 8601 strings; a date or a time
     without offset is the jurisdiction's local time; None: all of the data) on read_model (None: the live one),
-    and write it: fmt "table" prints it (and writes it to out_path too when given); "csv" and "html" go to
-    out_path, or stdout when it is None or "-". jurisdiction_id may be omitted when the read model holds one
-    jurisdiction only.
+    or, with compare=(RUN_A, RUN_B), the comparison of two read models; and write it: fmt "table" prints it
+    (and writes it to out_path too when given); "csv" and "html" go to out_path, or stdout when it is None or
+    "-". jurisdiction_id may be omitted when the read model holds one jurisdiction only (both share one only).
     min_count: None for CIVICFLOW_REPORT_MIN_COUNT (20)."""
     try:
         if fmt not in FORMATS:
             raise ReportError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+        if compare is not None and read_model is not None:
+            raise ReportError("give either a READ_MODEL or --compare RUN_A RUN_B, not both")
         count = config.min_count(min_count)
-        report = build(settings, read_model=read_model, start=start, end=end, jurisdiction_id=jurisdiction_id,
-                       min_count=count)
-        text, what = render(report, fmt), "report"
-        done = (f"{report.city.received:,} requests received, {report.city.requests:,} accepted "
-                f"({views.title(report)})")
+        if compare is not None:
+            if len(compare) != 2:
+                raise ReportError(f"--compare takes two read models, RUN_A and RUN_B (got {len(compare)})")
+            comparison = build_comparison(settings, *compare, start=start, end=end, jurisdiction_id=jurisdiction_id,
+                                          min_count=count)
+            text, what = render_comparison(comparison, fmt), "comparison"
+            done = f"{comparison.a.label} (A) against {comparison.b.label} (B)"
+        else:
+            report = build(settings, read_model=read_model, start=start, end=end, jurisdiction_id=jurisdiction_id,
+                           min_count=count)
+            text, what = render(report, fmt), "report"
+            done = (f"{report.city.received:,} requests received, {report.city.requests:,} accepted "
+                    f"({views.title(report)})")
     except (NothingToReport, ReadModelUnreadable) as error:
         print(f"civicflow report: {error}", file=sys.stderr)
         return 1
@@ -122,12 +133,34 @@ def build(settings, *, read_model: str | Path | None = None, start=None, end=Non
         return _report(conn, source, names, start=start, end=end, min_count=min_count)
 
 
+def build_comparison(settings, run_a: str | Path, run_b: str | Path, *, start=None, end=None,
+                     jurisdiction_id: str | None = None,
+                     min_count: int = figures.DEFAULT_MIN_COUNT) -> report_compare.Comparison:
+    """The what-if comparison of two read models (paths or URLs) over one jurisdiction and period."""
+    a, b = source_of(settings, run_a), source_of(settings, run_b)
+    with _connected(a) as conn_a, _connected(b) as conn_b:
+        jurisdiction_id = _shared_jurisdiction(queries.jurisdictions(conn_a), queries.jurisdictions(conn_b),
+                                               jurisdiction_id, a, b)
+        names = names_of(settings, jurisdiction_id)
+        report_a = _report(conn_a, a, names, start=start, end=end, min_count=min_count)
+        report_b = _report(conn_b, b, names, start=start, end=end, min_count=min_count)
+    return report_compare.compare(report_a, report_b, a_label=a.label, b_label=b.label)
+
+
 def render(report: figures.Report, fmt: str) -> str:
     if fmt == "csv":
         return views.csv_text(report)
     if fmt == "html":
         return views.html_page(report)
     return views.table(report)
+
+
+def render_comparison(comparison: report_compare.Comparison, fmt: str) -> str:
+    if fmt == "csv":
+        return views.comparison_csv(comparison)
+    if fmt == "html":
+        return views.comparison_html(comparison)
+    return views.comparison_table(comparison)
 
 
 def names_of(settings, jurisdiction_id: str) -> figures.Names:
@@ -202,6 +235,23 @@ def _jurisdiction(held: list[str], asked: str | None, source: Source) -> str:
         raise ReportError(f"the read model at {source.label} holds several jurisdictions ({', '.join(held)}): "
                           f"choose one")
     return held[0]
+
+
+def _shared_jurisdiction(held_a: list[str], held_b: list[str], asked: str | None, a: Source, b: Source) -> str:
+    """The one jurisdiction both read models are compared on: the one asked, else the only one they share."""
+    if asked is not None:
+        _jurisdiction(held_a, asked, a)
+        return _jurisdiction(held_b, asked, b)
+    for held, source in ((held_a, a), (held_b, b)):
+        if not held:
+            _jurisdiction(held, None, source)
+    shared = [name for name in held_a if name in held_b]
+    if not shared:
+        raise ReportError(f"the two read models hold no jurisdiction in common (A {a.label}: {', '.join(held_a)}; "
+                          f"B {b.label}: {', '.join(held_b)})")
+    if len(shared) > 1:
+        raise ReportError(f"the two read models share several jurisdictions ({', '.join(shared)}): choose one")
+    return shared[0]
 
 
 def _safe_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""How a report is written out: a terminal table (tabulate), one tidy CSV, and a self-contained HTML page.
+"""How a report is written out: a terminal table (tabulate), one tidy CSV, and a self-contained HTML page; and
+the same three for a what-if comparison of two runs.
 
 People read durations in the unit that fits each (services.report.units: "35 min", "5.2 h", "3.1 d"); the CSV
 keeps hours, named in its header (median_hours, …), so that its values stay comparable. Groups below the minimum
@@ -13,12 +14,16 @@ from datetime import datetime, timezone
 from tabulate import tabulate
 
 from services.report import charts
+from services.report.compare import Comparison, Line, Side
 from services.report.figures import AGENCY, CHANNEL, SERVICE, Report, Row
 from services.report.units import DASH, duration
 
 CSV_COLUMNS = ("breakdown", "key", "name", "received", "rejected", "requests", "closed", "met", "breached", "open",
                "on_time_rate", "median_hours", "p90_hours", "gap_hours", "gap_ratio", "closed_before_requested",
                "few_closed", "few_settled", "min_count")
+COMPARISON_CSV_COLUMNS = ("breakdown", "key", "name", "a_requests", "a_settled", "a_met", "a_breached",
+                          "a_on_time_rate", "b_requests", "b_settled", "b_met", "b_breached", "b_on_time_rate",
+                          "on_time_rate_b_minus_a", "breached_b_minus_a", "few_settled", "min_count")
 MARK = "*"
 _GROUP_HEADERS = ["requests", "closed", "met", "breached", "open", "on time", "median", "p90", "gap", "× city"]
 _TITLES = {CHANNEL: "by channel", AGENCY: "by agency", SERVICE: "by service (complaint type)"}
@@ -294,6 +299,110 @@ def _html_table(headers: list[str], body: list[list[str]], *, classes: list[str]
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
+# ---- what-if comparison --------------------------------------------------------------------------------------
+
+def comparison_title(comparison: Comparison) -> str:
+    return f"What-if comparison of service requests in {_who(comparison.names)}: A against B"
+
+
+def comparison_table(comparison: Comparison) -> str:
+    """The comparison as text for a terminal: which run is A and B, the city, then agencies and districts."""
+    parts = [comparison_title(comparison), tabulate(_runs(comparison), tablefmt="plain")]
+    parts.append("city\n" + tabulate([_comparison_cells(comparison.city, marked=False)],
+                                      headers=["", "", *_COMPARISON_HEADERS], tablefmt="simple",
+                                      disable_numparse=True))
+    for breakdown, lines in comparison.sections.items():
+        body = [_comparison_cells(line) for line in lines]
+        text = (f"{section_title(breakdown)}, largest drop of the on-time rate first\n"
+                + tabulate(body, headers=[breakdown.replace("_", " "), "name", *_COMPARISON_HEADERS],
+                           tablefmt="simple", disable_numparse=True))
+        note = few_settled_lines_note(lines, comparison.min_count)
+        parts.append(text + (f"\n{note}" if note else ""))
+    parts.append(_COMPARISON_FOOTER)
+    return "\n\n".join(parts)
+
+
+_COMPARISON_HEADERS = ["A settled", "A on time", "A breached", "B settled", "B on time", "B breached",
+                       "on time B − A", "breached B − A"]
+_COMPARISON_FOOTER = ("On time: resolve goals met, of those settled (met or breached), per run; B − A: the "
+                      "difference in percentage points (pp) and in breaches. A group missing from a run counts "
+                      "as none there.")
+
+
+def few_settled_lines_note(lines: list[Line], min_count: int) -> str | None:
+    """The note under a comparison section whose groups include some below the minimum count."""
+    few = sum(line.few_settled for line in lines)
+    if not few:
+        return None
+    return (f"{MARK} {_groups(few, len(lines))} {_below(min_count, 'settled resolve goal', ' in A or in B')}: too "
+            f"few for an on-time rate that holds, so listed after the ranking, left out of it and of the "
+            f"highlights.")
+
+
+def _runs(comparison: Comparison) -> list[list[str]]:
+    return [["A", comparison.a.label, comparison.a.period_label],
+            ["B", comparison.b.label, comparison.b.period_label]]
+
+
+def _comparison_cells(line: Line, *, marked: bool = True) -> list[str]:
+    def side(s: Side) -> list[str]:
+        return [f"{s.settled:,}", _pct(s.on_time_rate), f"{s.breached:,}"]
+
+    name = line.name if line.name != line.key else ""
+    return [_marked(line.key, line.few_settled and marked), name, *side(line.a), *side(line.b),
+            _points(line.on_time_change), f"{line.breached_change:+,}" if line.breached_change else "0"]
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """One tidy CSV of the comparison: a row per (breakdown, key), the city first; rates are fractions (0–1),
+    on_time_rate_b_minus_a too (0.05 is 5 points); few_settled: true when the group has fewer settled resolve
+    goals than min_count in A or in B."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COMPARISON_CSV_COLUMNS)
+    for line in comparison.lines():
+        writer.writerow([line.breakdown, line.key, line.name,
+                         *(value for s in (line.a, line.b)
+                           for value in (s.requests, s.settled, s.met, s.breached, _blank(s.on_time_rate, 4))),
+                         _blank(line.on_time_change, 4), line.breached_change, _bool(line.few_settled),
+                         comparison.min_count])
+    return out.getvalue()
+
+
+def comparison_html(comparison: Comparison, *, generated_at: datetime | None = None) -> str:
+    """A self-contained page of the comparison: the runs, then the city's, the agencies' and the districts'
+    tables; a drop of the on-time rate or more breaches in B is red, the opposite teal, except for groups
+    below the minimum count."""
+    e = html.escape
+    parts = [_head(comparison_title(comparison)),
+             "<p class=\"sub\">" + "<br>".join(f"<b>{e(run)}</b>: {e(label)} ({e(period)})"
+                                               for run, label, period in _runs(comparison)) + "</p>"]
+
+    def table_of(lines: list[Line], first: str, *, marked: bool = True) -> str:
+        body = [[e(c) for c in _comparison_cells(line, marked=marked)] for line in lines]
+        colours = [{} if line.few_settled and marked else {8: _change_colour(line.on_time_change),
+                                                            9: _change_colour(-line.breached_change)}
+                   for line in lines]
+        return _html_table([first, "name", *_COMPARISON_HEADERS], body, classes=["k", "n"], colours=colours,
+                           few=[line.few_settled and marked for line in lines])
+
+    parts.append("<h2>City</h2>" + table_of([comparison.city], "", marked=False))
+    for breakdown, lines in comparison.sections.items():
+        note = few_settled_lines_note(lines, comparison.min_count)
+        parts.append(f"<h2>{e(section_title(breakdown).capitalize())}, largest drop of the on-time rate first "
+                     f"({len(lines):,})</h2>{table_of(lines, breakdown.replace('_', ' '))}"
+                     f"{''.join(_notes([note]))}")
+    parts.append(_foot(f"{_COMPARISON_FOOTER} Minimum count {comparison.min_count:,}.", generated_at))
+    return "\n".join(parts)
+
+
+def _change_colour(change: float | None) -> str:
+    """A change for the better (more on time, fewer breaches) is "good", for the worse "bad"."""
+    if not change:
+        return ""
+    return "good" if change > 0 else "bad"
+
+
 # ---- numbers -------------------------------------------------------------------------------------------------
 
 def _who(names) -> str:
@@ -317,6 +426,10 @@ def _marked(key: str, few: bool) -> str:
 
 def _pct(rate: float | None) -> str:
     return DASH if rate is None else f"{100 * rate:.1f}%"
+
+
+def _points(change: float | None) -> str:
+    return DASH if change is None else f"{100 * change:+.1f} pp" if round(100 * change, 1) else "0.0 pp"
 
 
 def _ratio(ratio: float | None) -> str:

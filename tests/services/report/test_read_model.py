@@ -69,7 +69,7 @@ def test_the_command_line_takes_it_as_an_argument(make_read_model, tmp_path, cap
     path, engine = make_read_model(REPLAY_FILE)
     insert(engine)
     args = cli_service.parser().parse_args(["report", str(path), "--csv", "-", "--min-count", "1"])
-    assert args.read_model == str(path)
+    assert args.read_model == str(path) and args.compare is None
     assert args.handler(args, live_elsewhere(tmp_path)) == 0
     assert city(capsys.readouterr().out)["received"] == "11"
     assert cli_service.parser().parse_args(["report"]).read_model is None     # the live read model, as before
@@ -99,3 +99,8 @@ def test_a_file_that_is_no_database_is_unreadable(tmp_path, capsys):
     code, _, err = run(live_elsewhere(tmp_path), capsys, read_model=export)
     assert code == 1 and f"cannot read the read model at {export}" in err
 
+
+def test_one_read_model_or_a_comparison(make_read_model, tmp_path, capsys):
+    path, _ = make_read_model(REPLAY_FILE)
+    code, _, err = run(live_elsewhere(tmp_path), capsys, read_model=path, compare=[path, path])
+    assert code == 2 and "not both" in err
