@@ -146,7 +146,8 @@ def replay(args, settings) -> int:
             print(replay_views.check(found))
             return 0 if found.ok else 2
         done = replay_service.run(settings=settings, path=args.file, mapping=mapping, json_path=args.json,
-                                  workers=args.workers, read_model=args.read_model, sla_path=args.sla)
+                                  workers=args.workers, read_model=args.read_model, sla_path=args.sla,
+                                  engine=args.engine)
     except (ReplayError, CivicflowError) as error:
         print(f"civicflow replay: {error}", file=sys.stderr)
         return 2
@@ -172,9 +173,9 @@ def report(args, settings) -> int:
     """KPI and equity figures from the read model."""
     from services.report import service as report_service
     fmt, out = ("csv", args.csv) if args.csv else ("html", args.html) if args.html else ("table", None)
-    return report_service.main(settings, read_model=args.read_model, compare=args.compare, start=args.start,
-                               end=args.end, fmt=fmt, out_path=None if out is None or str(out) == "-" else out,
-                               jurisdiction_id=args.jurisdiction, min_count=args.min_count)
+    return report_service.main(settings, start=args.start, end=args.end, fmt=fmt,
+                               out_path=None if out is None or str(out) == "-" else out,
+                               jurisdiction_id=args.jurisdiction)
 
 
 def topics(args, settings) -> int:
@@ -189,6 +190,32 @@ def bench(args, settings) -> int:
     from services.bench import service as bench_service
     return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds,
                               replay_events=args.replay_events, timers=args.timers)
+
+
+def jurisdiction_draft(args, settings) -> int:
+    """Draft a jurisdiction directory from an export (or add to one); prints the review and what changed."""
+    from services.jurisdiction import draft as jurisdiction_draft_module
+    from services.jurisdiction import views as jurisdiction_views
+    try:
+        done = jurisdiction_draft_module.run(export=args.file, out=args.out, mapping_path=args.mapping,
+                                             format_name=args.format, boundaries=args.boundaries)
+    except CivicflowError as error:
+        print(f"civicflow jurisdiction draft: {error}", file=sys.stderr)
+        return 2
+    print(jurisdiction_views.review(done))
+    print(jurisdiction_views.changes(done))
+    return 0
+
+
+def jurisdiction_check(args, settings) -> int:
+    """Load a jurisdiction directory and print every problem (exit 2), or a one-line summary (exit 0)."""
+    from services.jurisdiction import check as jurisdiction_check_module
+    found = jurisdiction_check_module.check(args.directory)
+    for line in found.ok:
+        print(line)
+    for problem in found.problems:
+        print(problem, file=sys.stderr)
+    return 0 if found.fine else 2
 
 
 def _topics(settings) -> contract_topics.Topics:

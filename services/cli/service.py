@@ -55,7 +55,10 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--format", default="nyc311", help="a mapping in deploy/replay/ by name (nyc311)")
     source.add_argument("--mapping", type=Path, default=None, help="a mapping file of your own")
     replay.add_argument("--json", type=Path, default=None, help="write one JSON line per request to this file")
-    replay.add_argument("--workers", type=int, default=1, help="stream workers to start (1)")
+    replay.add_argument("--engine", choices=("local", "kafka"), default="local",
+                        help="local (default): the same stage code in this process, no broker, fastest; kafka: "
+                        "event-time workers on a broker, the deployment's own path")
+    replay.add_argument("--workers", type=int, default=1, help="stream workers to start with --engine kafka (1)")
     model = replay.add_mutually_exclusive_group()
     model.add_argument("--read-model", dest="read_model", default=True,
                        help="project into this read model (SQLite path or SQLAlchemy URL); default: a file of the "
@@ -67,13 +70,6 @@ def parser() -> argparse.ArgumentParser:
                         help="start nothing: report missing columns, texts matching nothing and anomalies")
     replay.set_defaults(handler=commands.replay)
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
-    report.add_argument("read_model", nargs="?", default=None, metavar="READ_MODEL",
-                        help="a SQLite file (e.g. a replay's) or a SQLAlchemy URL (default: the live read model)")
-    report.add_argument("--compare", nargs=2, default=None, metavar=("RUN_A", "RUN_B"),
-                        help="compare two read models: on-time rate and breaches side by side, with B - A")
-    report.add_argument("--min-count", type=int, default=None, metavar="N",
-                        help="fewest closed requests (settled goals) a group needs to be ranked and highlighted "
-                        "(CIVICFLOW_REPORT_MIN_COUNT, 20)")
     report.add_argument("--start", default=None, help="first day (or ISO datetime) of the period (all data)")
     report.add_argument("--end", default=None, help="day after the period, exclusive (all data)")
     output = report.add_mutually_exclusive_group()
@@ -88,6 +84,26 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--replay-events", type=int, default=200_000, help="events of the replay run (200000)")
     bench.add_argument("--timers", type=int, default=1_000_000, help="open timers of the timer run (1000000)")
     bench.set_defaults(handler=commands.bench)
+    jurisdiction = sub.add_parser("jurisdiction", help="draft a jurisdiction directory from a city's export, or check "
+                                  "one (starts no broker)")
+    actions = jurisdiction.add_subparsers(dest="action", required=True)
+    draft = actions.add_parser("draft", help="write (or add to) a jurisdiction directory from an export read through "
+                               "a replay mapping; prints a review, also written as DIR/DRAFT.md")
+    draft.add_argument("file", type=Path, metavar="EXPORT", help="the export (CSV)")
+    mapping = draft.add_mutually_exclusive_group(required=True)
+    mapping.add_argument("--format", default=None, help="a mapping in deploy/replay/ by name (e.g. nyc311)")
+    mapping.add_argument("--mapping", type=Path, default=None, help="a mapping file of your own")
+    draft.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="the jurisdiction directory: written when new, added to when it exists")
+    draft.add_argument("--boundaries", action="extend", nargs="+", default=[], metavar="LAYER=FILE[:PROPERTY]",
+                       help="a GeoJSON boundary layer, copied into DIR/boundaries; PROPERTY names a feature's "
+                       "district (default: the property with a distinct value on every feature); the first layer "
+                       "is the jurisdiction's extent")
+    draft.set_defaults(handler=commands.jurisdiction_draft)
+    check = actions.add_parser("check", help="load a jurisdiction directory (or a directory of them) and list "
+                               "every problem; exit 2 on problems")
+    check.add_argument("directory", type=Path, metavar="DIR")
+    check.set_defaults(handler=commands.jurisdiction_check)
     return top
 
 

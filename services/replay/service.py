@@ -24,6 +24,7 @@ from services.launcher import service as launcher
 from services.readmodel import db as readmodel_db
 from services.readmodel import projection as readmodel_projection
 from services.replay import agreement as replay_agreement
+from services.replay import local as replay_local
 from services.replay import rows as replay_rows
 from services.replay import summary as replay_summary
 from services.replay.exceptions import ReplayError
@@ -51,6 +52,7 @@ class Replayed:
     skipped: list[tuple[int, str]]
     read_model_url: str | None = None
     agreement: replay_agreement.Agreement | None = None
+    pipeline_seconds: float | None = None  # the engine's part of `seconds`; the rest wrote the read model
 
 
 def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: int = 0):
@@ -97,12 +99,18 @@ def default_read_model(settings: Settings, *, path: Path, run_id: str) -> str:
     return f"sqlite:///{folder / f'{Path(path).stem}-{run_id}.sqlite3'}"
 
 
+ENGINES = ("local", "kafka")
+
+
 def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = None, workers: int = 1,
         repeat: int = 1, spacing_days: int = 7, progress: bool = True, read_model: bool | str = True,
-        sla_path: Path | None = None) -> Replayed:
+        sla_path: Path | None = None, engine: str = "local") -> Replayed:
     """Replay the export (`repeat` copies, each `spacing_days` later, with new ids: for benchmarks); prints a
     progress bar when `progress`. `read_model`: True for a read model of the replay's own (a SQLite file under
-    the data directory), a URL or path for that one, False for none."""
+    the data directory), a URL or path for that one, False for none. `engine`: `local` runs the stage code in
+    this process with no broker; `kafka` runs event-time workers on a broker (the deployment's path)."""
+    if engine not in ENGINES:
+        raise ReplayError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     run_id = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="civicflow-replay-")))
@@ -118,24 +126,20 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
             raise ReplayError(f"{path}: no row could be read ({len(skipped)} rows skipped"
                               + (f"; first: line {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ")")
         url = _read_model_url(settings, read_model, path=path, run_id=run_id)
-        if settings.uses_embedded_broker:
-            broker = broker_service.EmbeddedBroker(port=broker_service.free_port()).start()
-            stack.callback(broker.stop)
-            settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-        settings = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay.{run_id}.",
-                                               "app_id": f"{settings.app_id}-replay-{run_id}", "clock": "event",
-                                               "notifications": False, "log_level": "WARNING"})
-        stream_worker.ensure_topics(settings, jurisdictions)
-        _ensure_agency_topics(settings, reader, events, jurisdictions=jurisdictions)
-        for n in range(workers):
-            port = stream_worker.free_port(settings.web_host, settings.web_port + 100 + n)
-            process = launcher.start_worker(settings, web_port=port,
-                                            log_path=settings.data_dir / "logs" / f"replay-{run_id}-{n}.log")
-            stack.callback(launcher.stop_process, process)
         started = time.monotonic()
-        _feed(settings, reader, events, progress=progress)
-        outcomes, update_rejections = _collect(settings, jurisdictions=jurisdictions, read_model_url=url)
+        if engine == "local":
+            records = _run_local(settings, jurisdictions, reader, events, progress=progress)
+        else:
+            records = _run_kafka(settings, jurisdictions, reader, events, progress=progress, workers=workers,
+                                 run_id=run_id, stack=stack)
+        pipeline_seconds = time.monotonic() - started
+        if url is not None:
+            _project(url, jurisdictions, [("routed", records.routed), ("rejected", records.rejected),
+                                          ("lifecycle", records.lifecycle)])
         seconds = time.monotonic() - started
+    outcomes = replay_summary.outcomes(lifecycle=records.lifecycle, rejected=records.rejected, routed=records.routed)
+    update_rejections = Counter(r["reasons"][0]["code"] for r in {x["event_id"]: x for x in records.rejected}.values()
+                                if r["update"] is not None)
     replay_summary.add_missing(outcomes, events=events, external_id=reader.external_id)
     figures = replay_summary.totals(outcomes, update_rejections=update_rejections)
     if json_path is not None:
@@ -144,7 +148,42 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
                 out.write(json.dumps(outcome.as_json()) + "\n")
     agreement = replay_agreement.measure(reader=reader, rows=rows, outcomes=outcomes) if repeat == 1 else None
     return Replayed(outcomes=outcomes, figures=figures, events=len(events), seconds=seconds, skipped=skipped,
-                    read_model_url=url, agreement=agreement)
+                    read_model_url=url, agreement=agreement, pipeline_seconds=pipeline_seconds)
+
+
+def _run_local(settings: Settings, jurisdictions, reader, events, *, progress: bool) -> replay_local.Records:
+    bar = tqdm(total=len(events), unit="event", desc="replay (local)", disable=not progress, file=sys.stderr)
+    with bar:
+        return replay_local.LocalEngine(settings=settings, jurisdictions=jurisdictions).run(
+            reader=reader, events=events, progress=bar)
+
+
+def _run_kafka(settings: Settings, jurisdictions, reader, events, *, progress: bool, workers: int, run_id: str,
+               stack: ExitStack) -> replay_local.Records:
+    if settings.uses_embedded_broker:
+        broker = broker_service.EmbeddedBroker(port=broker_service.free_port()).start()
+        stack.callback(broker.stop)
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+    # An update can reach its worker long before intake has routed its request when a replay runs at full speed
+    # (62,812 rows: minutes behind); every update of a replay has its request coming, so parked updates wait
+    # for it (a day, on the wall clock) instead of the live 30 s after which they are refused as unknown.
+    settings = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay.{run_id}.",
+                                           "app_id": f"{settings.app_id}-replay-{run_id}", "clock": "event",
+                                           "notifications": False, "log_level": "WARNING",
+                                           "update_grace_s": max(settings.update_grace_s, 86_400.0)})
+    stream_worker.ensure_topics(settings, jurisdictions)
+    _ensure_agency_topics(settings, reader, events, jurisdictions=jurisdictions)
+    processes = []
+    for n in range(workers):
+        port = stream_worker.free_port(settings.web_host, settings.web_port + 100 + n)
+        processes.append(launcher.start_worker(settings, web_port=port,
+                                               log_path=settings.data_dir / "logs" / f"replay-{run_id}-{n}.log"))
+    try:
+        _feed(settings, reader, events, progress=progress)
+        return _collect(settings)
+    finally:
+        for process in processes:
+            launcher.stop_process(process)
 
 
 def _read_model_url(settings: Settings, read_model: bool | str, *, path: Path, run_id: str) -> str | None:
@@ -212,21 +251,13 @@ def _wait(settings: Settings, topics: list[str]) -> None:
                                timeout_s=3600)
 
 
-def _collect(settings: Settings, *, jurisdictions, read_model_url: str | None):
-    """Every request's outcome, and the updates the platform refused, by reason; with a read model, the
-    replay's records are also projected into it (for `civicflow report` and the API)."""
+def _collect(settings: Settings) -> replay_local.Records:
+    """The routed, rejected and lifecycle records the replay's workers wrote, in partition and offset order."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
-    lifecycle = _read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE)
-    rejected = _read(settings, topics.rejected, codec, contract_schemas.REJECTED)
-    routed = _read(settings, topics.routed, codec, contract_schemas.ROUTED)
-    if read_model_url is not None:
-        _project(read_model_url, jurisdictions, [("routed", routed), ("rejected", rejected),
-                                                 ("lifecycle", lifecycle)])
-    update_rejections = Counter(r["reasons"][0]["code"] for r in {x["event_id"]: x for x in rejected}.values()
-                                if r["update"] is not None)
-    found = replay_summary.outcomes(lifecycle=lifecycle, rejected=rejected, routed=routed)
-    return found, update_rejections
+    return replay_local.Records(routed=_read(settings, topics.routed, codec, contract_schemas.ROUTED),
+                                rejected=_read(settings, topics.rejected, codec, contract_schemas.REJECTED),
+                                lifecycle=_read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE))
 
 
 def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
