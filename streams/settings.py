@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     closed_retention_days: float = Field(default=30.0, gt=0, validation_alias="CIVICFLOW_CLOSED_RETENTION_DAYS",
                                          description="[CIVICFLOW_CLOSED_RETENTION_DAYS] how long a closed request "
                                          "can still be reopened before the lifecycle agent forgets it (30).")
+    time_horizon_days: float = Field(default=30.0, gt=0, le=36525, validation_alias="CIVICFLOW_TIME_HORIZON_DAYS",
+                                     description="[CIVICFLOW_TIME_HORIZON_DAYS] how far in the past a live "
+                                     "submission's submitted_at may lie (30; imports of history are exempt).")
+    clock_skew_s: float = Field(default=300.0, ge=0, le=86400, validation_alias="CIVICFLOW_CLOCK_SKEW_S",
+                                description="[CIVICFLOW_CLOCK_SKEW_S] how far ahead of the platform's clock a "
+                                "submission's or an update's time may lie (300).")
+    update_max_age_h: float = Field(default=24.0, gt=0, le=876600, validation_alias="CIVICFLOW_UPDATE_MAX_AGE_H",
+                                    description="[CIVICFLOW_UPDATE_MAX_AGE_H] how long ago a live agency update may "
+                                    "have happened (24; replays, on event time, are exempt).")
     notifications: bool = Field(default=True, validation_alias="CIVICFLOW_NOTIFICATIONS",
                                 description="[CIVICFLOW_NOTIFICATIONS] whether the lifecycle agent writes citizen "
                                 "notifications (true; replays of history write none).")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from services.api.exceptions import BadRequest
+from streams.validation import bounds as validation_bounds
 
 MAX_BODY_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -75,13 +76,11 @@ def boolean(name: str, value: str | None, *, problems: list[str]) -> bool:
 
 
 def number(name: str, value: str | None, *, problems: list[str]) -> str | None:
-    """A decimal number, kept as the text the client sent (to_record converts it)."""
+    """A finite decimal number in ASCII digits, kept as the text the client sent (to_record converts it)."""
     if value is None or not value.strip():
         return None
-    try:
-        float(value)
-    except ValueError:
-        problems.append(f"{name} must be a number, got {echo(value)}")
+    if validation_bounds.parse_number(value) is None:
+        problems.append(f"{name} must be a number (finite, decimal, ASCII digits), got {echo(value)}")
         return None
     return value.strip()
 

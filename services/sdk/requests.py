@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime, timezone
 
 from services.sdk.exceptions import SubmissionError
+from streams.validation import bounds as validation_bounds
 
 CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "kiosk", "api", "other")
 _TEXT = ("idempotency_key", "language", "address_string", "address_id", "description", "media_url", "email",
@@ -71,13 +72,16 @@ def _text(request: dict, name: str, problems: list) -> str | None:
 
 
 def _number(value, name: str, problems: list) -> float | None:
+    """A JSON number as it is (validation refuses NaN and infinities), or a decimal number in ASCII digits as
+    text: float() would also read '４０.７', 'nan' and '1e999'."""
     if value is None or value == "":
         return None
-    try:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{name} must be a number, got {value!r}")
-        return None
+    parsed = validation_bounds.parse_number(value) if isinstance(value, str) else None
+    if parsed is None:
+        problems.append(f"{name} must be a number (finite, decimal, ASCII digits), got {str(value)[:40]!r}")
+    return parsed
 
 
 def _moment(value, name: str, problems: list) -> datetime | None:

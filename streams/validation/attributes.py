@@ -8,12 +8,12 @@ from datetime import datetime
 from streams.jurisdiction.models import Attribute, Service
 from streams.validation.models import Reason
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # ASCII digits only
 _LISTS = ("singlevaluelist", "multivaluelist")
 
 
 def is_number(text: str) -> bool:
-    """A decimal number as text (no NaN, no infinity, no thousands separators)."""
+    """A decimal number as text, in ASCII digits (no NaN, no infinity, no thousands separators, no '４０')."""
     if _NUMBER.fullmatch(text.strip()) is None:
         return False
     try:  # what float() reads: '1e400' overflows to infinity, float() strips less than str.strip()

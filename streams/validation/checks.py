@@ -1,14 +1,21 @@
-"""Validate a decoded submission: every failing rule is reported, not just the first."""
+"""Validate a decoded submission: every failing rule is reported, not just the first. The bounds on an agency
+update's time are here too (`update_time`), shared by the lifecycle agent and the Open311 API."""
 
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from streams.validation import attributes as validation_attributes
+from streams.validation import bounds as validation_bounds
 from streams.validation import text as validation_text
+from streams.validation.bounds import Bounds
 from streams.validation.models import Reason
 
-FUTURE_TOLERANCE = timedelta(minutes=5)
+# Free-text fields of a submission besides the description (which has its own codes): plain text, bounded.
+FREE_TEXT = ("address_string", "address_id", "first_name", "last_name", "email", "phone", "device_id", "account_id",
+             "external_id", "idempotency_key")
+# Attribute datatypes whose answers are free text, with their length limits (text: several lines, as a description).
+_TEXT_DATATYPES = {"string": validation_text.MAX_TEXT, "text": validation_text.MAX_DESCRIPTION}
 
 
 def expected_key(submission: Mapping) -> bytes:
@@ -16,9 +23,11 @@ def expected_key(submission: Mapping) -> bytes:
     return f"{submission['jurisdiction_id']}:{submission['service_code']}".encode()
 
 
-def validate(*, submission: Mapping, jurisdictions: Mapping, key: bytes | None, now: datetime) -> list[Reason]:
-    """The reasons to reject the submission; empty when it is acceptable."""
-    reasons = _envelope(submission, key, now) + _text(submission)
+def validate(*, submission: Mapping, jurisdictions: Mapping, key: bytes | None, now: datetime,
+             bounds: Bounds | None = None) -> list[Reason]:
+    """The reasons to reject the submission; empty when it is acceptable. `bounds` default to the settings'."""
+    bounds = bounds or validation_bounds.current()
+    reasons = _envelope(submission, key, now, bounds) + _text(submission)
     jurisdiction = jurisdictions.get(submission["jurisdiction_id"])
     if jurisdiction is None:
         known = ", ".join(sorted(jurisdictions))
@@ -31,24 +40,63 @@ def validate(*, submission: Mapping, jurisdictions: Mapping, key: bytes | None, 
                               f"the {jurisdiction.id} catalog", "service_code"))
     else:
         reasons += validation_attributes.check(service=service, answers=submission["attributes"])
+        reasons += _free_text_answers(service, submission["attributes"])
     return reasons
 
 
-def _envelope(submission: Mapping, key: bytes | None, now: datetime) -> list[Reason]:
+def update_time(*, occurred_at: datetime, submitted_at: datetime | None, last_update_at: datetime | None,
+                now: datetime, live: bool = True, bounds: Bounds | None = None) -> list[Reason]:
+    """The reasons an agency update's time cannot be accepted: it may not lie ahead of the clock (beyond the
+    skew), before the request's submission or its last accepted update, nor, for a live update, further back
+    than the bounds' update_max_age. Replays (live=False) import recorded history: only the future is refused."""
+    bounds = bounds or validation_bounds.current()
+    reasons = []
+    if occurred_at > bounds.latest(now):
+        reasons.append(Reason("update_in_future", f"occurred_at {occurred_at.isoformat()} is ahead of the "
+                              f"platform clock {now.isoformat()}", "occurred_at"))
+    if not live:
+        return reasons
+    if submitted_at is not None and occurred_at < submitted_at:
+        reasons.append(Reason("update_before_submission", f"occurred_at {occurred_at.isoformat()} is before the "
+                              f"request was submitted ({submitted_at.isoformat()})", "occurred_at"))
+    elif last_update_at is not None and occurred_at < last_update_at:
+        reasons.append(Reason("update_before_last_update", f"occurred_at {occurred_at.isoformat()} is before the "
+                              f"request's last accepted update ({last_update_at.isoformat()})", "occurred_at"))
+    if occurred_at < bounds.oldest_update(now):
+        reasons.append(Reason("update_too_old", f"occurred_at {occurred_at.isoformat()} is more than "
+                              f"{_span(bounds.update_max_age)} before the platform clock {now.isoformat()}",
+                              "occurred_at"))
+    return reasons
+
+
+def _envelope(submission: Mapping, key: bytes | None, now: datetime, bounds: Bounds) -> list[Reason]:
     reasons = []
     if not submission["request_id"].strip():
         reasons.append(Reason("request_id_missing", "request_id is empty", "request_id"))
     if key != expected_key(submission):
         reasons.append(Reason("partition_key_mismatch", f"record key must be {expected_key(submission)!r} "
                               f"(jurisdiction_id:service_code), got {key!r}", None))
-    if submission["submitted_at"] > now + FUTURE_TOLERANCE:
-        reasons.append(Reason("submitted_at_in_future", f"submitted_at {submission['submitted_at'].isoformat()} "
+    submitted_at = submission["submitted_at"]
+    if submitted_at > bounds.latest(now):
+        reasons.append(Reason("submitted_at_in_future", f"submitted_at {submitted_at.isoformat()} "
                               f"is ahead of the platform clock {now.isoformat()}", "submitted_at"))
+    elif submitted_at < bounds.earliest(now) and submission.get("import_record") is None:  # imports: history
+        reasons.append(Reason("submitted_at_too_old", f"submitted_at {submitted_at.isoformat()} is more than "
+                              f"{_span(bounds.horizon)} before the platform clock {now.isoformat()}",
+                              "submitted_at"))
     due = submission["due_at"]
-    if due is not None and due <= submission["submitted_at"]:
+    if due is not None and due <= submitted_at:
         reasons.append(Reason("due_before_submission", f"due_at {due.isoformat()} is not after submitted_at",
                               "due_at"))
+    elif due is not None and due - submitted_at > validation_bounds.MAX_DUE_AHEAD:
+        reasons.append(Reason("due_at_too_far", f"due_at {due.isoformat()} is more than "
+                              f"{_span(validation_bounds.MAX_DUE_AHEAD)} after submitted_at", "due_at"))
     return reasons
+
+
+def _span(span) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"
 
 
 def _text(submission: Mapping) -> list[Reason]:
@@ -67,6 +115,38 @@ def _text(submission: Mapping) -> list[Reason]:
     language = submission["language"]
     if language is not None and not validation_text.is_language_tag(language):
         reasons.append(Reason("language_invalid", f"language {language[:50]!r} is not a BCP 47 tag", "language"))
+    for name in ("description", *FREE_TEXT, "media_url", "language"):
+        value = submission.get(name)
+        if value is not None and validation_text.has_control_characters(value):
+            reasons.append(Reason("text_control_characters", f"{name} contains control characters", name))
+    for name in FREE_TEXT:  # never echoed: several of them are personal data
+        reasons += _plain_text(name, submission.get(name))
+    return reasons
+
+
+def _plain_text(where: str, value: str | None, limit: int = validation_text.MAX_TEXT) -> list[Reason]:
+    if value is None:
+        return []
+    reasons = []
+    if len(value) > limit:
+        reasons.append(Reason("text_too_long", f"{where} has {len(value)} characters, at most {limit} are allowed",
+                              where))
+    if validation_text.has_html(value):
+        reasons.append(Reason("text_html", f"{where} must be plain text, it contains HTML markup", where))
+    return reasons
+
+
+def _free_text_answers(service, answers: Mapping) -> list[Reason]:
+    """Answers to a service's string and text attributes are free text: plain and bounded like the others."""
+    reasons = []
+    for attribute in service.attributes:
+        if attribute.variable and attribute.datatype in _TEXT_DATATYPES:
+            for value in answers.get(attribute.code, ()):
+                reasons += _plain_text(f"attributes.{attribute.code}", value, _TEXT_DATATYPES[attribute.datatype])
+    for code, values in answers.items():
+        if any(validation_text.has_control_characters(v) for v in values):
+            reasons.append(Reason("text_control_characters", f"attributes.{code} contains control characters",
+                                  f"attributes.{code}"))
     return reasons
 
 

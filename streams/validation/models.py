@@ -30,7 +30,26 @@ REASON_CODES = {
     "description_html": "description contains HTML markup",
     "media_url_invalid": "media_url is not an absolute http(s) URL",
     "language_invalid": "language is not a BCP 47 tag",
-    "submitted_at_in_future": "submitted_at lies more than 5 minutes ahead of the platform's clock",
+    "text_html": "a free-text field other than the description (address, names, ids, a text attribute's answer) "
+                 "contains HTML markup",
+    "text_too_long": "a free-text field other than the description is longer than 1,000 characters (a text "
+                     "attribute's answer: 4,000)",
+    "text_control_characters": "a text field contains control characters (NUL and the other C0 controls but tab "
+                               "and line breaks, DEL)",
+    "submitted_at_in_future": "submitted_at lies further ahead of the platform's clock than the allowed skew "
+                              "(CIVICFLOW_CLOCK_SKEW_S, 5 minutes)",
+    "submitted_at_too_old": "submitted_at lies further back than the horizon (CIVICFLOW_TIME_HORIZON_DAYS, 30 days); "
+                            "imports of history are exempt",
     "due_before_submission": "due_at is not after submitted_at",
+    "due_at_too_far": "due_at lies more than 5 years after submitted_at",
     "duplicate_submission": "the idempotency key was used within 24 hours; original_request_id names the request",
+}
+
+# Refusals of an agency update's time (streams/validation/checks.update_time), beside the lifecycle's own
+# (streams/lifecycle/machine.REFUSAL_CODES lists them all).
+UPDATE_REASON_CODES = {
+    "update_in_future": "occurred_at lies further ahead of the platform's clock than the allowed skew",
+    "update_before_submission": "occurred_at is before the request's submitted_at (live updates)",
+    "update_before_last_update": "occurred_at is before the request's last accepted update (live updates)",
+    "update_too_old": "occurred_at lies further back than CIVICFLOW_UPDATE_MAX_AGE_H (24 hours; live updates)",
 }

@@ -1,10 +1,14 @@
-"""Checks of free text and URLs: length, HTML markup, media URLs, language tags."""
+"""Checks of free text and URLs: length, HTML markup, control characters, media URLs, language tags."""
 
 import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 MAX_DESCRIPTION = 4000
+MAX_TEXT = 1000  # every other free-text field of a submission (address, names, ids, a text attribute's answer)
+# Characters no text field may carry: C0 controls but tab, newline and carriage return (PostgreSQL refuses NUL,
+# XML 1.0 refuses them all), DEL, and lone surrogates (not UTF-8).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
@@ -39,6 +43,12 @@ def has_html(text: str) -> bool:
     finder.feed(text)
     finder.close()
     return finder.found
+
+
+def has_control_characters(text: str) -> bool:
+    """True when the text holds a character no text field may carry (NUL and the other C0 controls but tab,
+    newline and carriage return; DEL; a lone surrogate)."""
+    return _CONTROL.search(text) is not None
 
 
 def is_media_url(url: str) -> bool:
