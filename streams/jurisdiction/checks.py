@@ -27,7 +27,7 @@ class Known:
 
     def __init__(self, *, config, services, priority) -> None:
         self.agencies = set(config.agencies)
-        self.layers = {layer.name for layer in config.boundaries.layers}
+        self.layers = {layer.name for layer in config.boundaries.layers} if config.boundaries else set()
         self.services = {s.service_code for s in services.services}
         self.groups = {s.group for s in services.services if s.group}
         self.attributes = {a.code for s in services.services for a in s.attributes}
@@ -39,6 +39,8 @@ def _repeated(names) -> list[str]:
 
 
 def _boundary_problems(config: models.JurisdictionFile) -> list[str]:
+    if config.boundaries is None:
+        return []
     names = [layer.name for layer in config.boundaries.layers]
     problems = [f"jurisdiction.yaml: boundaries.layers: layer {n!r} is defined twice" for n in _repeated(names)]
     if config.boundaries.extent not in names:

@@ -92,18 +92,22 @@ def _edges(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Geography:
     """The jurisdiction's area (the polygons of its extent layer) and its district layers."""
 
-    def __init__(self, *, layers: list[Layer], extent: str, tolerance_m: float = 0.0) -> None:
+    def __init__(self, *, layers: list[Layer], extent: str | None, tolerance_m: float = 0.0) -> None:
         self.layers = layers
-        self.extent = extent
-        bounds = shapely.total_bounds(next(layer.polygons for layer in layers if layer.name == extent))
-        # Degrees of longitude shrink away from the equator: the tolerance in degrees is the longitude one at
-        # the area's centre, so it is at least tolerance_m in every direction there.
-        centre_lat = (bounds[1] + bounds[3]) / 2
-        self.tolerance_deg = tolerance_m / (_M_PER_DEG * max(math.cos(math.radians(centre_lat)), 0.01))
+        self.extent = extent  # None (no boundary layers): every point is inside and has no districts
         self._cache: dict[tuple[float, float], dict[str, str]] = {}  # never handed out: callers get copies
+        self.tolerance_deg = 0.0
+        if extent is not None:
+            bounds = shapely.total_bounds(next(layer.polygons for layer in layers if layer.name == extent))
+            # Degrees of longitude shrink away from the equator: the tolerance in degrees is the longitude one
+            # at the area's centre, so it is at least tolerance_m in every direction there.
+            centre_lat = (bounds[1] + bounds[3]) / 2
+            self.tolerance_deg = tolerance_m / (_M_PER_DEG * max(math.cos(math.radians(centre_lat)), 0.01))
 
     def contains(self, *, lat: float, lon: float) -> bool:
         """True when the point lies inside the jurisdiction, or within its tolerance of it."""
+        if self.extent is None:
+            return math.isfinite(lat) and math.isfinite(lon)
         return self.extent in self._found(lat, lon)
 
     def districts(self, *, lat: float, lon: float) -> dict[str, str]:
@@ -111,7 +115,7 @@ class Geography:
         return dict(self._found(lat, lon))
 
     def _found(self, lat: float, lon: float) -> dict[str, str]:
-        if not (math.isfinite(lat) and math.isfinite(lon)):
+        if not (math.isfinite(lat) and math.isfinite(lon)) or not self.layers:
             return {}
         found = self._cache.get((lat, lon))
         if found is None:
@@ -125,7 +129,7 @@ class Geography:
         The cache keeps the CACHE_SIZE most recently added points; non-finite points are left out.
         """
         todo = list(dict.fromkeys(p for p in points if p not in self._cache and all(map(math.isfinite, p))))
-        if not todo:
+        if not todo or not self.layers:
             return
         lats, lons = np.array(todo).T
         names = [layer.name for layer in self.layers]

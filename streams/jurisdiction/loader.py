@@ -54,8 +54,9 @@ def load_jurisdiction(directory: Path) -> Jurisdiction:
     layers = _layers(directory, config, problems)
     if problems:
         raise JurisdictionConfigError(_report(directory, problems))
-    geography = jurisdiction_geography.Geography(layers=layers, extent=config.boundaries.extent,
-                                                       tolerance_m=config.boundaries.tolerance_m)
+    boundaries = config.boundaries
+    geography = jurisdiction_geography.Geography(layers=layers, extent=boundaries and boundaries.extent,
+                                                 tolerance_m=boundaries.tolerance_m if boundaries else 0.0)
     compiled_sla = sla_policy.compile_sla(sla, time_zone=config.time_zone) if sla else sla_policy.NO_SLA
     return Jurisdiction(config=config, services=parsed["services.yaml"], routing=parsed["routing.yaml"],
                         priority=parsed["priority.yaml"], geography=geography, directory=directory,
@@ -131,7 +132,7 @@ def _time_zone_problems(name: str) -> list[str]:
 
 def _layers(directory: Path, config: models.JurisdictionFile, problems: list[str]) -> list:
     layers = []
-    for spec in config.boundaries.layers:
+    for spec in config.boundaries.layers if config.boundaries else ():
         try:
             layers.append(jurisdiction_geography.read_layer(name=spec.name, path=directory / spec.file,
                                                             id_property=spec.id_property))

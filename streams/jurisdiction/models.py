@@ -44,7 +44,8 @@ class JurisdictionFile(ConfigModel):
     name: str
     time_zone: str
     agencies: dict[str, Agency] = Field(min_length=1)
-    boundaries: Boundaries
+    boundaries: Boundaries | None = Field(default=None, description="none: every point is inside and has no "
+                                          "districts (a jurisdiction being drafted before its boundary files)")
     duplicates: DuplicateSettings | None = None
 
 
