@@ -1,0 +1,7 @@
+"""Errors of the `civicflow jurisdiction` commands."""
+
+from streams.exceptions import CivicflowError
+
+
+class DraftError(CivicflowError):
+    """A draft that cannot be made: an unreadable export or mapping, a boundary file, a directory in the way."""
