@@ -6,6 +6,7 @@ spec and the real cities' servers name them (services/service, attributes/attrib
 """
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -34,21 +35,46 @@ def format_of_path(path: str) -> str:
 
 
 def w3c(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    """A W3C datetime with the jurisdiction's UTC offset, to the second (2010-04-14T06:37:38-08:00)."""
+    """A W3C datetime with the jurisdiction's UTC offset, to the second (2010-04-14T06:37:38-08:00). A stored time
+    at the very edge of what a datetime holds (year 1, year 9999) that the zone's offset would carry out of range
+    is given in UTC instead: any stored time renders."""
+    local_moment = local(moment, zone)
+    return None if local_moment is None else local_moment.isoformat(timespec="seconds")
+
+
+def local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """The moment in the zone (a naive one is UTC); in UTC when the zone's offset would leave datetime's range."""
     if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).isoformat(timespec="seconds")
+    try:
+        return moment.astimezone(zone)
+    except (OverflowError, ValueError):
+        return moment.astimezone(timezone.utc)
 
 
 def render(fmt: str, root: str, data, *, status: int = 200, headers: dict | None = None) -> Response:
-    """The document as a response in the format the URL asked for."""
+    """The document as a response in the format the URL asked for: valid JSON (a stored NaN or infinity is
+    null, as JSON has no such numbers) or well-formed XML, whatever the data holds."""
+    data = _finite(data)
     if fmt == "json":
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", errors="replace")
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+            "utf-8", errors="replace")
     else:
         body = xml_document(root, data)
     return Response(content=body, status_code=status, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def _finite(value):
+    """The document with every NaN and infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
 
 
 def errors(fmt: str, status: int, descriptions: Sequence[str], *, headers: dict | None = None) -> Response:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.api.formats import w3c
+from services.api.formats import local, w3c
 from streams.jurisdiction.models import Service
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -86,8 +86,8 @@ def service_notice(row: Mapping, *, names: Jurisdictions, expected: datetime | N
         text = f"Sent to {agency}."
     expected = expected or row["expected_at"]
     if expected is not None and row["open311_status"] == "open" and not row["duplicate_of"]:
-        local = expected.astimezone(names.zone(jid))
-        text += f" Expected by {local.strftime('%a %d %b %Y, %H:%M %Z')}."
+        when = local(expected, names.zone(jid))
+        text += f" Expected by {when.strftime('%a %d %b %Y, %H:%M %Z')}."
     return text
 
 
