@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from services.readmodel import bulk as readmodel_bulk
 from services.readmodel import times as readmodel_times
 from services.readmodel.exceptions import ProjectionError
 from services.readmodel.schema import events, requests
@@ -262,20 +263,30 @@ def _create(conn: Connection, values: dict) -> bool:
     return _inserted(conn, requests, values)
 
 
+# Each primitive takes a Connection, or a bulk.BulkStore (replays), which keeps rows in memory and writes them
+# in batches: the rules above are the same for both.
+
 def _inserted(conn: Connection, table: sa.Table, values: dict) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING the key: a row comes back only when it was inserted. (The
     rowcount of an INSERT is not reliable through SQLAlchemy 2 and psycopg 3: it reads -1.)"""
+    if isinstance(conn, readmodel_bulk.BulkStore):
+        return conn.inserted(table, values)
     key = list(table.primary_key.columns)[0]
     return conn.execute(_insert(conn, table).values(**values).returning(key)).first() is not None
 
 
 def _current(conn: Connection, request_id: str):
     """The request's row, locked until the transaction ends (on PostgreSQL; SQLite has one writer anyway)."""
+    if isinstance(conn, readmodel_bulk.BulkStore):
+        return conn.current(request_id)
     query = sa.select(requests).where(requests.c.request_id == request_id).with_for_update()
     return conn.execute(query).mappings().one()
 
 
 def _update(conn: Connection, request_id: str, values: dict) -> None:
+    if isinstance(conn, readmodel_bulk.BulkStore):
+        conn.update(request_id, values)
+        return
     conn.execute(sa.update(requests).where(requests.c.request_id == request_id).values(**values))
 
 

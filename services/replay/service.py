@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from services.broker import service as broker_service
 from services.launcher import service as launcher
+from services.readmodel import bulk as readmodel_bulk
 from services.readmodel import db as readmodel_db
 from services.readmodel import projection as readmodel_projection
 from services.replay import agreement as replay_agreement
@@ -261,13 +262,16 @@ def _collect(settings: Settings) -> replay_local.Records:
 
 
 def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
+    """Project the replay's records into its read model in batches (readmodel.bulk), with the projection's rules."""
     engine = readmodel_db.engine_for(url)
     readmodel_db.migrate(engine)
     catalog, now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
-    with engine.begin() as conn:
-        for kind, items in records:
-            for record in items:
-                readmodel_projection.apply(conn, topic_kind=kind, record=record, now=now, catalog=catalog)
+    store = readmodel_bulk.BulkStore(engine)
+    for kind, items in records:
+        for record in items:
+            readmodel_projection.apply(store, topic_kind=kind, record=record, now=now, catalog=catalog)
+            store.applied()
+    store.flush()
     engine.dispose()
 
 
