@@ -54,6 +54,7 @@ class Replayed:
     read_model_url: str | None = None
     agreement: replay_agreement.Agreement | None = None
     pipeline_seconds: float | None = None  # the engine's part of `seconds`; the rest wrote the read model
+    records_projected: int = 0  # routed, rejected and lifecycle records the read model took in
 
 
 def plan(*, reader: replay_rows.RowReader, rows, repeat: int = 1, spacing_days: int = 0):
@@ -149,7 +150,9 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
                 out.write(json.dumps(outcome.as_json()) + "\n")
     agreement = replay_agreement.measure(reader=reader, rows=rows, outcomes=outcomes) if repeat == 1 else None
     return Replayed(outcomes=outcomes, figures=figures, events=len(events), seconds=seconds, skipped=skipped,
-                    read_model_url=url, agreement=agreement, pipeline_seconds=pipeline_seconds)
+                    read_model_url=url, agreement=agreement, pipeline_seconds=pipeline_seconds,
+                    records_projected=len(records.routed) + len(records.rejected) + len(records.lifecycle)
+                    if url is not None else 0)
 
 
 def _run_local(settings: Settings, jurisdictions, reader, events, *, progress: bool) -> replay_local.Records:

@@ -106,18 +106,23 @@ def totals(found: dict[str, RequestOutcome], *, update_rejections: Counter) -> d
     breaches = Counter(name for o in accepted for name, g in o.goals.items() if g["outcome"] == "breached")
     return {
         "requests": len(found), "accepted": len(accepted), "rejected": len(found) - len(accepted),
-        "rejections": Counter(code for o in found.values() for code in o.reasons).most_common(),
-        "update_rejections": update_rejections.most_common(),
-        "routed_per_agency": Counter(o.agency or "triage" for o in accepted).most_common(),
+        "rejections": _ranked(Counter(code for o in found.values() for code in o.reasons)),
+        "update_rejections": _ranked(update_rejections),
+        "routed_per_agency": _ranked(Counter(o.agency or "triage" for o in accepted)),
         "on_time_per_agency": _on_time(accepted, key=lambda o: o.agency or "triage"),
         "on_time_per_service": _on_time(accepted, key=lambda o: o.service_code),
-        "breaches": dict(breaches),
+        "breaches": dict(sorted(breaches.items())),
         "median_hours_to_close": _median_hours(accepted),
-        "warnings": Counter(code for o in found.values() for code in o.warnings).most_common(),
+        "warnings": _ranked(Counter(code for o in found.values() for code in o.warnings)),
         "missing": sum(1 for o in found.values() if o.status == "missing"),
         "left_out_of_times": sum(1 for o in accepted if o.closed_at and o.submitted_at
                                  and o.closed_at < o.submitted_at),
     }
+
+
+def _ranked(counts: Counter) -> list[tuple]:
+    """Most common first, ties by name: the same list whatever order the requests were seen in."""
+    return sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
 
 
 def _on_time(accepted: list[RequestOutcome], *, key) -> list[tuple]:
