@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from services.api.exceptions import BadRequest
 from streams.validation import bounds as validation_bounds
@@ -99,10 +99,16 @@ async def form(request: Request, *, limit: int = MAX_BODY_BYTES) -> list[tuple[s
     if declared.strip().isdigit() and int(declared) > limit:
         raise BadRequest(f"the body is larger than {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BadRequest(f"the body is larger than {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BadRequest(f"the body is larger than {limit} bytes")
+    except ClientDisconnect:  # the client's fault, not the server's: a 400, never a 500
+        raise BadRequest(f"the client closed the connection after {len(body)} bytes of the body"
+                         + (f" (Content-Length {declared.strip()})" if declared.strip() else "")) from None
+    if declared.strip().isdigit() and len(body) != int(declared):
+        raise BadRequest(f"the body has {len(body)} bytes, its Content-Length says {declared.strip()}")
     return parse_form(bytes(body))
 
 
