@@ -25,6 +25,31 @@ from streams.pipeline.stages import Pipeline
 BATCH = 256  # consecutive submissions decided together, as the intake agent takes a batch
 
 
+class _Kept:
+    """A lifecycle record as the processor wrote it, standing in for its Avro bytes (see `_LocalCodec`)."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: dict) -> None:
+        self.record = record
+
+
+class _LocalCodec:
+    """The lifecycle processor's codec in the local engine: its lifecycle events stay records (the processor
+    builds them with the contract's types already: aware datetimes, strings, floats), so the six or so a request
+    produces are not encoded and decoded again; every other record goes through Avro as on Kafka. The engines'
+    equivalence test (tests/services/replay/test_engines_integration.py) holds this to the Avro path."""
+
+    def __init__(self, codec: contract_codec.Codec) -> None:
+        self.codec = codec
+
+    def encode(self, subject: str, record: dict):
+        return _Kept(record) if subject == contract_schemas.LIFECYCLE else self.codec.encode(subject, record)
+
+    def decode(self, subject: str, data):
+        return data.record if isinstance(data, _Kept) else self.codec.decode(subject, data)
+
+
 @dataclass
 class Records:
     """What the topics would hold at the end of the replay, decoded, in the order each partition got them."""
@@ -46,8 +71,8 @@ class LocalEngine:
         self.pipeline = Pipeline(jurisdictions=jurisdictions, codec=self.codec, topics=self.topics, index=index)
         options = stream_worker.lifecycle_options(settings.model_copy(update={"clock": "event",
                                                                               "notifications": False}))
-        self.lifecycle = LifecycleProcessor(jurisdictions=jurisdictions, codec=self.codec, topics=self.topics,
-                                            store={}, changelog_topic=None, options=options)
+        self.lifecycle = LifecycleProcessor(jurisdictions=jurisdictions, codec=_LocalCodec(self.codec),
+                                            topics=self.topics, store={}, changelog_topic=None, options=options)
         self.records = Records()
         self._offsets = defaultdict(itertools.count)
         self._end_ms: int | None = None
@@ -116,6 +141,6 @@ class LocalEngine:
     def _lifecycle(self, result) -> None:
         for emit in result.events:
             if emit.topic == self.topics.lifecycle:
-                self.records.lifecycle.append(self.codec.decode(contract_schemas.LIFECYCLE, emit.value))
+                self.records.lifecycle.append(self.lifecycle.codec.decode(contract_schemas.LIFECYCLE, emit.value))
             elif emit.topic == self.topics.rejected:
                 self.records.rejected.append(self.codec.decode(contract_schemas.REJECTED, emit.value))
