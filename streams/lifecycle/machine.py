@@ -5,8 +5,10 @@ Statuses: triage (no agency yet), open, acknowledged, in_progress, on_hold, reso
 
 from dataclasses import dataclass
 
+from streams.validation.models import UPDATE_REASON_CODES
+
 REFUSAL_CODES = ("unknown_request", "illegal_transition", "not_owner", "to_agency_missing", "to_agency_invalid",
-                 "duplicate_of_missing")
+                 "duplicate_of_missing", *UPDATE_REASON_CODES)  # the last: an update's time (validation.checks)
 ACTIVE = frozenset({"open", "acknowledged", "in_progress", "on_hold"})
 OPEN311_CLOSED = frozenset({"resolved", "closed"})
 TRIAGE_AGENCY = "TRIAGE"

@@ -30,6 +30,8 @@ from streams.pipeline.models import Emit
 from streams.sla import calendar as sla_calendar
 from streams.sla import goals as sla_goals
 from streams.sla import policy as sla_policy
+from streams.validation import bounds as validation_bounds
+from streams.validation import checks as validation_checks
 
 EXPIRE, FORGET = "~expire", "~forget"  # timer tags that are not goals
 
@@ -72,6 +74,8 @@ class Options:
     park_grace_ms: int = 30_000         # how long an update for an unknown request waits for its routed record
     notify: bool = True                 # citizen notifications (replays of history send none)
     closed_retention_ms: int = 30 * 86_400_000  # how long a closed request can still be reopened
+    # how far ahead and (live) back an update's time may lie: the settings' (CIVICFLOW_UPDATE_MAX_AGE_H, ...)
+    bounds: validation_bounds.Bounds = field(default_factory=validation_bounds.current)
 
 
 class LifecycleProcessor:
@@ -268,19 +272,21 @@ class LifecycleProcessor:
     # ---- updates ------------------------------------------------------------------------------------------
 
     def _apply(self, result: Result, request_id: str, state: RequestState, update: dict) -> None:
-        for update_id, previous in state.recent:
+        for update_id, previous, *_ in state.recent:
             if update_id == update["update_id"]:  # a retry: answer as the first time, change nothing
                 self._transition_event(result, request_id, state, update, previous)
                 return
         jurisdiction = self.jurisdictions.get(state.jurisdiction_id)
         refusal = machine.check(status=state.status, owner=state.agency, update=update,
-                                agencies=jurisdiction.agency_names if jurisdiction else {})
+                                agencies=jurisdiction.agency_names if jurisdiction else {}) or self._time_refusal(
+                                    state, update)
         if refusal is not None:
             self._reject(result, update, refusal)
             return
         previous, at_ms = state.status, update["occurred_at"]
         state.status = machine.next_status(update["status"])
-        state.recent = (state.recent + ((update["update_id"], previous),))[-RECENT_UPDATES:]
+        # (update id, status before, when it happened): retries are recognised, and no later update predates it
+        state.recent = (state.recent + ((update["update_id"], previous, at_ms),))[-RECENT_UPDATES:]
         if update["status"] == "transferred":
             state.agency = sys.intern(update["to_agency"])
             result.transfers.append(Transfer(request_id, state.jurisdiction_id, state.agency, state.routed_at,
@@ -297,6 +303,19 @@ class LifecycleProcessor:
             state.expires_at = self._now(state.partition, at_ms) + self.options.closed_retention_ms
         result.count("transition")
         self._transition_event(result, request_id, state, update, previous)
+
+    def _time_refusal(self, state: RequestState, update: dict) -> machine.Refusal | None:
+        """Live updates may not rewrite history: not before the submission or the last accepted update, not older
+        than the bounds allow, not ahead of the clock. Replays (event time) import recorded history and are
+        exempt: their watermark is not a wall clock."""
+        if self.options.event_time:
+            return None
+        times = [entry[2] for entry in state.recent if len(entry) > 2]
+        reasons = validation_checks.update_time(
+            occurred_at=records.at(update["occurred_at"]), submitted_at=records.at(state.submitted_at),
+            last_update_at=records.at(max(times)) if times else None, now=records.at(self.clock()),
+            bounds=self.options.bounds)
+        return machine.Refusal(reasons[0].code, reasons[0].message, reasons[0].field) if reasons else None
 
     @staticmethod
     def _service_times(result: Result, state: RequestState, *, previous: str, at_ms: int) -> None:

@@ -11,6 +11,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.lifecycle.processor import LifecycleProcessor, Options
 from streams.settings import Settings
+from streams.validation.bounds import Bounds
 
 CODEC = contract_codec.from_settings(None)
 TOPICS = contract_topics.Topics()
@@ -33,10 +34,16 @@ class Clock:
         return self.now
 
 
-def processor(jurisdictions, *, event_time=False, clock=None, store=None) -> LifecycleProcessor:
+# Most tests send updates dated ahead of a clock they do not move: a skew of two days lets them. The bounds on an
+# update's time are tested with the settings' own (test_update_times_that_rewrite_history_are_refused and after).
+LENIENT = Bounds(skew=timedelta(days=2))
+
+
+def processor(jurisdictions, *, event_time=False, clock=None, store=None, bounds=LENIENT) -> LifecycleProcessor:
     return LifecycleProcessor(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS,
                               store={} if store is None else store, changelog_topic=CHANGELOG,
-                              options=Options(event_time=event_time, park_grace_ms=30_000), clock=clock or Clock())
+                              options=Options(event_time=event_time, park_grace_ms=30_000, bounds=bounds),
+                              clock=clock or Clock())
 
 
 def routed(request_id="r-1", service_code="noise-residential", agency="NYPD", due_at=None, submitted=T0,
@@ -252,3 +259,87 @@ def test_open_requests_are_counted_by_agency_and_sla_state_as_they_move(jurisdic
     assert p.open_by_state() == {("NYPD", "paused"): 1}
     p.revoke({0})
     assert p.open_by_state() == {}
+
+
+# ---- the time of an update (issue 19: an acknowledgement dated 1900-01-01 was accepted and recorded as met) -----
+
+def refusals(result) -> list[str]:
+    return [r["reasons"][0]["code"] for r in events(result, TOPICS.rejected)]
+
+
+def test_an_acknowledgement_dated_1900_is_refused_and_meets_nothing(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock, bounds=Bounds())
+    p.on_routed(routed(), partition=0, offset=0)
+    clock.now = T0_MS + 10 * 60_000
+    result = p.on_update(update("acknowledged", int(datetime(1900, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)),
+                         partition=0)
+    assert refusals(result) == ["update_before_submission"]
+    assert kinds(result) == [] and result.service_times == [], "no goal met, no time to acknowledge of 0"
+    assert p.store["r-1"].status == "open"
+    accepted = p.on_update(update("acknowledged", T0_MS + 5 * 60_000), partition=0)
+    assert kinds(accepted) == [("sla_met", "acknowledge", None), ("transition", None, None)]
+
+
+@pytest.mark.parametrize(("occurred_ms", "code"), [
+    (T0_MS - 60_000, "update_before_submission"),
+    (T0_MS + 2 * HOUR + 6 * 60_000, "update_in_future"),
+])
+def test_update_times_that_rewrite_history_are_refused(jurisdictions, occurred_ms, code):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock, bounds=Bounds())
+    p.on_routed(routed(), partition=0, offset=0)
+    clock.now = T0_MS + 2 * HOUR
+    assert refusals(p.on_update(update("acknowledged", occurred_ms), partition=0)) == [code]
+
+
+def test_an_update_may_not_predate_the_last_accepted_one(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock, bounds=Bounds())
+    p.on_routed(routed(), partition=0, offset=0)
+    clock.now = T0_MS + 2 * HOUR
+    p.on_update(update("acknowledged", T0_MS + HOUR), partition=0)
+    assert refusals(p.on_update(update("resolved", T0_MS + HOUR - 1), partition=0)) == ["update_before_last_update"]
+    same_instant = p.on_update(update("resolved", T0_MS + HOUR), partition=0)
+    assert refusals(same_instant) == [] and p.store["r-1"].status == "resolved", "at the same instant is fine"
+
+
+def test_a_live_update_older_than_the_bound_is_refused(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock, bounds=Bounds(update_max_age=timedelta(hours=24)))
+    p.on_routed(routed(), partition=0, offset=0)
+    clock.now = T0_MS + 30 * HOUR
+    assert refusals(p.on_update(update("resolved", T0_MS + 5 * HOUR), partition=0)) == ["update_too_old"]
+    assert refusals(p.on_update(update("resolved", T0_MS + 7 * HOUR), partition=0)) == []
+
+
+def test_the_bound_on_an_updates_age_is_a_setting(jurisdictions, monkeypatch):
+    from streams.validation import bounds as validation_bounds
+    monkeypatch.setenv("CIVICFLOW_UPDATE_MAX_AGE_H", "1")
+    assert Bounds.from_settings(Settings()).update_max_age == timedelta(hours=1)
+    validation_bounds.current.cache_clear()
+    monkeypatch.setattr("streams.settings.get", lambda: Settings())
+    try:
+        assert Options().bounds.update_max_age == timedelta(hours=1), "the worker's options read it"
+    finally:
+        validation_bounds.current.cache_clear()
+
+
+def test_replays_import_recorded_history_whatever_its_dates(jurisdictions):
+    """On event time (replays) the watermark is not a wall clock: a 2011 row's close is accepted."""
+    p = processor(jurisdictions, event_time=True, bounds=Bounds())
+    old = datetime(2011, 3, 1, tzinfo=timezone.utc)
+    old_ms = int(old.timestamp() * 1000)
+    p.on_routed(routed(submitted=old), partition=0, offset=0)
+    assert refusals(p.on_update(update("closed", old_ms + HOUR), partition=0)) == []
+    assert p.store["r-1"].status == "closed"
+
+
+def test_parked_updates_are_held_to_the_same_bounds_when_their_request_arrives(jurisdictions):
+    clock = Clock()
+    p = processor(jurisdictions, clock=clock, bounds=Bounds())
+    clock.now = T0_MS + 60_000
+    p.on_update(update("acknowledged", T0_MS - HOUR), partition=1)
+    opened = p.on_routed(routed(), partition=1, offset=3)
+    assert refusals(opened) == ["update_before_submission"]
+    assert kinds(opened) == [("opened", None, None)]
