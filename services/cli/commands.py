@@ -173,9 +173,9 @@ def report(args, settings) -> int:
     """KPI and equity figures from the read model."""
     from services.report import service as report_service
     fmt, out = ("csv", args.csv) if args.csv else ("html", args.html) if args.html else ("table", None)
-    return report_service.main(settings, start=args.start, end=args.end, fmt=fmt,
-                               out_path=None if out is None or str(out) == "-" else out,
-                               jurisdiction_id=args.jurisdiction)
+    return report_service.main(settings, read_model=args.read_model, compare=args.compare, start=args.start,
+                               end=args.end, fmt=fmt, out_path=None if out is None or str(out) == "-" else out,
+                               jurisdiction_id=args.jurisdiction, min_count=args.min_count)
 
 
 def topics(args, settings) -> int:

@@ -15,6 +15,7 @@ from streams.exceptions import CivicflowError
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="civicflow", description="Service requests from intake to the agency.")
+    top.add_argument("--version", action="version", version=f"civicflow {_version()}")
     sub = top.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="the whole platform with demo traffic (what `make run` calls)")
     run.add_argument("--rate", type=float, default=5.0, help="demo requests per second (5)")
@@ -70,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
                         help="start nothing: report missing columns, texts matching nothing and anomalies")
     replay.set_defaults(handler=commands.replay)
     report = sub.add_parser("report", help="KPI and equity report from the read model: table, CSV or HTML")
+    report.add_argument("read_model", nargs="?", default=None, metavar="READ_MODEL",
+                        help="a SQLite file (e.g. a replay's) or a SQLAlchemy URL (default: the live read model)")
+    report.add_argument("--compare", nargs=2, default=None, metavar=("RUN_A", "RUN_B"),
+                        help="compare two read models: on-time rate and breaches side by side, with B - A")
+    report.add_argument("--min-count", type=int, default=None, metavar="N",
+                        help="fewest closed requests (settled goals) a group needs to be ranked and highlighted "
+                        "(CIVICFLOW_REPORT_MIN_COUNT, 20)")
     report.add_argument("--start", default=None, help="first day (or ISO datetime) of the period (all data)")
     report.add_argument("--end", default=None, help="day after the period, exclusive (all data)")
     output = report.add_mutually_exclusive_group()
@@ -105,6 +113,16 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("directory", type=Path, metavar="DIR")
     check.set_defaults(handler=commands.jurisdiction_check)
     return top
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("civicflow")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,3 +43,10 @@ def test_replay_check_of_an_export_missing_a_column_exits_non_zero(tmp_path):
 def test_replay_of_a_missing_file_says_so(tmp_path):
     done = civicflow("replay", str(tmp_path / "nothing.csv"))
     assert done.returncode == 2 and "no such file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_version_names_the_installed_distribution():
+    from importlib import metadata
+
+    done = civicflow("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"civicflow {metadata.version('civicflow')}"
