@@ -93,11 +93,17 @@ def review(draft) -> str:
 def _changes_section(draft) -> str:
     changes = draft.changes
     title = "## What this run wrote" if draft.first else "## What this run added"
+    if draft.first:
+        attributes = [a for s in draft.jurisdiction.services.values() for a in s.attributes]
+        values = (f"- attributes: {len(attributes):,}, with {sum(len(a.values) for a in attributes):,} values, of "
+                  f"the services above")
+    else:
+        values = (f"- attribute values: {sum(n for *_, n in changes.values):,} to {len(changes.values)} attributes"
+                  + (": " + _names([f"{s}.{a} +{n}" for s, a, n in changes.values], 8) if changes.values else ""))
     lines = [
         f"- services ({len(changes.services)}): {_names(changes.services) or 'none'}",
         f"- agencies ({len(changes.agencies)}): {_names(changes.agencies) or 'none'}",
-        f"- attribute values: {sum(n for *_, n in changes.values):,} to {len(changes.values)} attributes"
-        + (": " + _names([f"{s}.{a} +{n}" for s, a, n in changes.values], 8) if changes.values else ""),
+        values,
         f"- SLA policies ({len(changes.policies)}): {_names(changes.policies) or 'none'}",
         f"- boundary layers: {', '.join(changes.layers) or 'none'}",
     ]
