@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from services.jurisdiction import views
 from services.jurisdiction.exceptions import DraftError
 from services.replay import check as replay_check
 from services.replay import mapping as replay_mapping
@@ -721,8 +722,8 @@ def _jurisdiction_text(*, mapping: Mapping, name: str, agencies: dict, layers: l
         parts.append("\n# No boundary layers: every point is inside the jurisdiction and has no districts. Add them\n"
                      "# with `civicflow jurisdiction draft ... --boundaries LAYER=FILE[:PROPERTY]` into this\n"
                      "# directory, or by hand: boundaries: {extent: LAYER, layers: [{name, file, id_property}]}\n")
-    parts.append("\n# Duplicate detection is off until you set it: an open request of the same service within radius_m\n"
-                 "# metres and window_hours hours is then linked as a duplicate.\n"
+    parts.append("\n# Duplicate detection is off until you set it: an open request of the same service within\n"
+                 "# radius_m metres and window_hours hours is then linked as a duplicate.\n"
                  "# duplicates: {radius_m: 30, window_hours: 24}\n")
     return "".join(parts)
 
@@ -877,7 +878,6 @@ def run(*, export: Path, out: Path, mapping_path: Path | None = None, format_nam
     texts = _first_files(draft, mapping=mapping, name=name) if first else _added_files(draft, existing, mapping)
     draft.jurisdiction = _write(out, texts, layer_plans)
     draft.seconds = timer.perf_counter() - started
-    from services.jurisdiction import views
     (out / "DRAFT.md").write_text(views.review(draft), encoding="utf-8")
     return draft
 
@@ -922,9 +922,8 @@ def _policy(name: str, target: Target, code: str) -> dict:
 
 def _policy_comment(seen: ServiceSeen, target: Target) -> str:
     low, _, median, _, high = spread(seen.offsets)
-    from services.jurisdiction.views import duration
-    return (f"{seen.name}: {_dates(seen.offsets)}, {duration(low)} to {duration(high)}, median "
-            f"{duration(median)}: {target.why.split(' (')[0]}")
+    return (f"{seen.name}: {_dates(seen.offsets)}, {views.duration(low)} to {views.duration(high)}, median "
+            f"{views.duration(median)}: {target.why.split(' (')[0]}")
 
 
 def _added_files(draft: Draft, existing, mapping: Mapping) -> dict[str, str]:
