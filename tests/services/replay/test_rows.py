@@ -196,13 +196,13 @@ def test_check_lists_missing_columns_and_what_matches_nothing(nyc, tmp_path):
     path = tmp_path / "export.csv"
     columns = [c for c in ROW if c != "NOTES"]
     lines = [",".join(columns), ",".join(ROW[c] for c in columns),
-             ",".join({**ROW, "SR_TYPE": "Graffiti", "ORIGIN": "FAX", "OWNER": "PARKS", "CLOSED_DATE": "2019-01-01T00:00:00",
+             ",".join({**ROW, "SR_TYPE": "Chalk Drawing", "ORIGIN": "FAX", "OWNER": "PARKS", "CLOSED_DATE": "2019-01-01T00:00:00",
                        "LATITUDE": "0", "LONGITUDE": "0", "SR_NUMBER": "SR2"}[c] for c in columns),
              ",".join({**ROW, "SR_NUMBER": ""}[c] for c in columns)]
     path.write_text("\n".join(lines) + "\n")
     report = replay_check.check(reader=reader, path=path)
     assert report.missing_columns == ["NOTES"] and not report.ok
-    assert report.unmatched_services == {"Graffiti": 1} and report.unmatched_channels == {"FAX": 1}
+    assert report.unmatched_services == {"Chalk Drawing": 1} and report.unmatched_channels == {"FAX": 1}
     assert report.unknown_agencies == {"PARKS": 1} and report.unreadable == [(4, "no SR_NUMBER")]
     assert report.anomalies["closed_before_created"] == 1 and report.anomalies["placeholder_point"] == 1
     text = replay_views.check(report)
