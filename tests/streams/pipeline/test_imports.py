@@ -30,12 +30,12 @@ def _pipeline(jurisdictions) -> Pipeline:
 
 def _submission(**changes) -> dict:
     record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
-              "service_code": "heat-hot-water", "channel": "phone", "language": "en",
+              "service_code": "chalk-drawing", "channel": "phone", "language": "en",
               "submitted_at": NOW - timedelta(hours=1), "lat": None, "long": None, "address_string": None,
               "address_id": None, "attributes": {}, "description": "no heat", "media_url": None, "email": None,
               "phone": None, "first_name": None, "last_name": None, "device_id": None, "account_id": None,
               "due_at": NOW - timedelta(hours=2), "external_id": "40611598",
-              "import_record": {"agency": "HPD", "service_name": "HEAT/HOT WATER",
+              "import_record": {"agency": "HPD", "service_name": "CHALK DRAWING",
                                 "districts": {"borough": "Bronx", "community_district": "205", "ward": "9"},
                                 "warnings": [{"code": "closed_before_created", "message": "m", "field": "Closed"}]}}
     record.update(changes)
@@ -54,7 +54,7 @@ def test_an_import_outside_the_catalog_without_location_is_routed_to_its_agency_
     assert outcome.kind == "routed"
     routed = dict(emitted)[TOPICS.routed]
     assert routed["routing"]["agency"] == "HPD" and routed["routing"]["rule"] == "recorded_agency"
-    assert routed["request"]["service_name"] == "HEAT/HOT WATER"
+    assert routed["request"]["service_name"] == "CHALK DRAWING"
     assert {w["code"] for w in routed["warnings"]} == {"closed_before_created", "unknown_service_code",
                                                        "location_missing", "due_before_submission"}
     assert routed["request"]["due_at"] is None, "a due date not after submission is ignored"
