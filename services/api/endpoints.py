@@ -36,7 +36,8 @@ class Open311:
     """The endpoints; each takes the format (json or xml) the URL's suffix asked for."""
 
     def __init__(self, *, settings: Settings, jurisdictions: Mapping, engine: Engine,
-                 submit: Callable[[dict], None], send_update: Callable[[dict], None], post_wait_s: float) -> None:
+                 submit: Callable[[dict], None], send_update: Callable[[dict], None], post_wait_s: float,
+                 read_model_complete: Callable[[], bool] | None = None) -> None:
         self.jurisdictions = dict(jurisdictions)
         self.names = views.Jurisdictions(jurisdictions)
         self.keys = api_keys.load(settings.api_keys_file, jurisdictions=self.jurisdictions)
@@ -44,6 +45,9 @@ class Open311:
         self.submit = submit
         self.send_update = send_update
         self.post_wait_s = post_wait_s
+        # True when the read model holds every request submitted so far (so one it lacks does not exist); None: the
+        # API cannot tell, and an update about a request it lacks is sent with a token
+        self.read_model_complete = read_model_complete
         self.changeset = _changeset(self.jurisdictions)
 
     # ---- catalog ----------------------------------------------------------------------------------------------
@@ -157,8 +161,24 @@ class Open311:
         return self._requests(fmt, [row], history, extended)
 
     def token(self, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) -> Response:
+        """A request's token: its service_request_id once the read model shows it. An update's token (POST
+        servicerequestupdates answers one while the request is not in the read model yet): the lifecycle's decision,
+        outcome pending, accepted (with the status it led to) or refused (with the reasons)."""
         fmt = _format(fmt)
         self._jurisdiction_or_fail(jurisdiction_id)
+        named = updates.parse_token(token)
+        if named is not None:
+            request_id, update_id = named
+            with self.engine.connect() as conn:
+                decided = updates.outcome(conn, request_id, update_id)
+            answer = {"token": token, "service_request_id": request_id, "update_id": update_id,
+                      "outcome": "pending" if decided is None else decided["outcome"]}
+            if decided is not None and decided["outcome"] == "accepted":
+                answer["status"] = decided["status"]
+            elif decided is not None:
+                answer["description"] = "; ".join(decided["error"].descriptions)
+                answer["code"] = decided["error"].status
+            return formats.render(fmt, "service_requests", [answer])
         with self.engine.connect() as conn:
             row = queries.get_request(conn, token)
         if row is None:
@@ -197,18 +217,38 @@ class Open311:
         if "service_request_id" not in fields:
             problems.append("service_request_id is required")
         updates.platform_status(fields.get("status"), problems=problems)
+        jurisdiction = self._jurisdiction(fields.get("jurisdiction_id"), problems)
         if problems:
             raise BadRequest(*problems)
-        row = await run_in_threadpool(self._read, queries.get_request, fields["service_request_id"])
-        if row is None:
-            raise NotFound(f"Service request not found with id {params.echo(fields['service_request_id'])}")
-        record = updates.build(fields, request_row=row, agency=agency, zone=self.names.zone(row["jurisdiction_id"]),
-                               now=datetime.now(timezone.utc), problems=problems)
+        request_id = fields["service_request_id"]
+        row = await self._wait_for(request_id)
+        if row is None and await self._read_model_complete():
+            row = await run_in_threadpool(self._read, queries.get_request, request_id)
+            if row is None:
+                raise NotFound(f"Service request not found with id {params.echo(request_id)}")
+        if row is not None and row["jurisdiction_id"] != jurisdiction.id:
+            raise NotFound(f"Service request not found with id {params.echo(request_id)} in {jurisdiction.id}")
+        now = datetime.now(timezone.utc)
+        record = updates.build(fields, request_id=request_id, jurisdiction_id=jurisdiction.id,
+                               external_id=row["external_id"] if row is not None else None, agency=agency,
+                               zone=self.names.zone(jurisdiction.id), now=now, problems=problems)
         if problems or record is None:
             raise BadRequest(*problems)
+        if row is not None:
+            last = await run_in_threadpool(self._read, updates.last_update_at, request_id)
+            updates.check(record, row=row, last_update_at=last, agencies=jurisdiction.agency_names, now=now)
+        elif problems := updates.future_problems(record, now=now):
+            raise BadRequest(*problems)
         await self._send(self.send_update, record, what="update")
-        log.info("update_sent", request_id=record["request_id"], status=record["status"], agency=agency)
-        return formats.render(fmt, "service_request_updates", [{"update_id": record["update_id"]}])
+        log.info("update_sent", request_id=request_id, status=record["status"], agency=agency,
+                 known=row is not None)
+        answer = {"update_id": record["update_id"]}
+        decided = await self._wait_for_outcome(record) if row is not None else None
+        if decided is None:
+            answer["token"] = updates.token_of(record)  # the lifecycle decides later: poll GET tokens/{token}
+        elif decided["outcome"] == "refused":
+            raise decided["error"]
+        return formats.render(fmt, "service_request_updates", [answer])
 
     # ---- helpers ----------------------------------------------------------------------------------------------
 
@@ -246,6 +286,31 @@ class Open311:
         except Exception:
             log.exception(f"{what}_send_failed", request_id=record.get("request_id"))
             raise Unavailable(f"the {what} could not be handed to the platform now; try again later") from None
+
+    async def _read_model_complete(self) -> bool:
+        """Whether the read model holds every request submitted so far (False when that cannot be told)."""
+        if self.read_model_complete is None:
+            return False
+        try:
+            return bool(await run_in_threadpool(self.read_model_complete))
+        except Exception:  # the broker cannot be asked now: the API cannot know, and says so with a token
+            log.warning("read_model_completeness_unknown", exc_info=True)
+            return False
+
+    async def _wait_for_outcome(self, record: dict) -> dict | None:
+        """The lifecycle's decision on a sent update once the read model shows it, polled for up to post_wait_s."""
+        deadline = time.monotonic() + self.post_wait_s
+        while True:
+            try:
+                decided = await run_in_threadpool(self._read, updates.outcome, record["request_id"],
+                                                  record["update_id"])
+            except sa_exc.SQLAlchemyError:
+                log.warning("read_model_unavailable", request_id=record["request_id"], exc_info=True)
+                return None
+            left = deadline - time.monotonic()
+            if decided is not None or left <= 0:
+                return decided
+            await asyncio.sleep(min(POLL_S, left))
 
     async def _wait_for(self, request_id: str) -> dict | None:
         """The request's row once the read model shows it, polled every 100 ms for up to post_wait_s; None when

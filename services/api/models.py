@@ -102,8 +102,16 @@ class PostAnswer(BaseModel):
 
 
 class TokenAnswer(BaseModel):
+    """A request's token: its service_request_id. An update's token (POST servicerequestupdates): the lifecycle's
+    decision, with update_id, outcome and, once decided, the status it led to or the refusal."""
+
     service_request_id: str
     token: str
+    update_id: str | None = Field(default=None, description="an update's token only")
+    outcome: str | None = Field(default=None, description="an update's token only: pending, accepted or refused")
+    status: str | None = Field(default=None, description="accepted: the request's status after the update")
+    code: int | None = Field(default=None, description="refused: the HTTP status the refusal is (400, 403, 404)")
+    description: str | None = Field(default=None, description="refused: why")
 
 
 class RequestUpdate(BaseModel):
@@ -116,9 +124,29 @@ class RequestUpdate(BaseModel):
 
 
 class UpdateAnswer(BaseModel):
+    """update_id once the platform has accepted the update; with a token while the platform has not decided yet
+    (look the decision up with GET tokens/{token})."""
+
     update_id: str
+    token: str | None = None
 
 
-ERRORS = {status: {"model": list[Error], "description": text} for status, text in (
-    (400, "Bad input; one error per problem"), (403, "api_key missing, unknown or not allowed"),
-    (404, "Not found"))}
+def _errors(status: int, text: str, example: str) -> dict:
+    return {"model": list[Error], "description": text,
+            "content": {"application/json": {"example": [{"code": status, "description": example}]}}}
+
+
+# The error answers of the reading endpoints (never FastAPI's 422: a bad parameter is a 400 in the spec's format);
+# a POST also checks its api_key (403) and hands a record to the broker (503 when it cannot).
+ERRORS = {
+    400: _errors(400, "Bad input; one error per problem, several at once", "start_date must be a W3C datetime such "
+                 "as 2010-04-14T06:37:38-08:00, got 'yesterday'"),
+    404: _errors(404, "Not found: no such service, request, token or URL", "Service request not found with id 'x'"),
+    500: _errors(500, "The server failed (counted and logged)", "internal error"),
+}
+POST_ERRORS = {
+    **ERRORS,
+    403: _errors(403, "api_key missing, unknown, or not allowed to do this", "api_key is not valid"),
+    503: _errors(503, "The platform could not take the record now; try again later",
+                 "the request could not be handed to the platform now; try again later"),
+}

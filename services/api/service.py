@@ -22,11 +22,13 @@ from collections.abc import Callable, Mapping
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from services.api import formats, models, params
+from services.api import progress as api_progress
 from services.api import observability as api_observability
 from services.api.endpoints import BASE, Open311
 from services.api.exceptions import ApiConfigError, ApiError
@@ -37,11 +39,21 @@ log = structlog.get_logger(__name__)
 SEND_TIMEOUT_S = 10.0  # how long a POST waits for the broker to acknowledge the record
 
 
-def _form_body(fields: dict[str, str]) -> dict:
-    """An OpenAPI requestBody of form fields (the endpoints read the body themselves)."""
+def _form_body(fields: dict[str, str], *, required: tuple[str, ...]) -> dict:
+    """An OpenAPI requestBody of form fields (the endpoints read the body themselves), and the api_key it needs."""
     return {"requestBody": {"required": True, "content": {params.FORM_TYPE: {"schema": {
-        "type": "object", "properties": {name: {"type": "string", "description": text}
-                                         for name, text in fields.items()}}}}}}
+        "type": "object", "required": list(required),
+        "properties": {name: {"type": "string", "description": text} for name, text in fields.items()}}}}},
+        "security": [{API_KEY: []}]}
+
+
+API_KEY = "api_key"
+SECURITY_SCHEMES = {API_KEY: {
+    "type": "apiKey", "in": "query", "name": "api_key",
+    "description": "The client's key (deploy/api/keys.yaml): as GeoReport v2 posts it, a field of the form body, or "
+                   "in the query string. A client key's channel becomes the request's channel; only agency keys "
+                   "may POST servicerequestupdates, for their own agency's requests. Missing, unknown or not "
+                   "allowed: 403."}}
 
 
 POST_REQUEST_FIELDS = {
@@ -70,13 +82,16 @@ POST_UPDATE_FIELDS = {
 # ---- the application -------------------------------------------------------------------------------------------
 
 def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, submit: Callable[[dict], None],
-               send_update: Callable[[dict], None], post_wait_s: float = 1.5) -> FastAPI:
+               send_update: Callable[[dict], None], post_wait_s: float = 1.5,
+               read_model_complete: Callable[[], bool] | None = None) -> FastAPI:
     """The API on these jurisdictions and this read model; `submit` sends a ServiceRequestSubmitted record to the
-    intake topic, `send_update` a StatusUpdate record to the updates topic (both raise when they cannot)."""
+    intake topic, `send_update` a StatusUpdate record to the updates topic (both raise when they cannot);
+    `read_model_complete` says whether the read model holds every request submitted so far (services/api/progress:
+    from the consumer groups' offsets), so that an update about a request it lacks is a 404, not a token."""
     if not jurisdictions:
         raise ApiConfigError("the API needs at least one jurisdiction")
     api = Open311(settings=settings, jurisdictions=jurisdictions, engine=engine, submit=submit,
-                  send_update=send_update, post_wait_s=post_wait_s)
+                  send_update=send_update, post_wait_s=post_wait_s, read_model_complete=read_model_complete)
     app = FastAPI(title="civicflow Open311 GeoReport v2", version="2",
                   description="GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over the civicflow platform. "
                   "Every resource is also served as XML: replace the .json suffix by .xml. Errors are lists of "
@@ -93,7 +108,8 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
            description="Form-encoded fields as GeoReport v2 posts them. Every problem is reported, each as one "
            "error, and nothing is sent while anything is wrong. Answers service_request_id once the platform has "
            "accepted the request, or a token while it is still on its way (look it up with GET tokens/{token}).",
-           response_model=list[models.PostAnswer], openapi_extra=_form_body(POST_REQUEST_FIELDS))
+           response_model=list[models.PostAnswer],
+           openapi_extra=_form_body(POST_REQUEST_FIELDS, required=("api_key", "service_code")))
     _route(app, "requests", api.get_requests, methods=["GET"], summary="Search service requests",
            description="Without ids and dates: the last 90 days, newest first, at most 1,000 per page.",
            response_model=list[models.ServiceRequest])
@@ -105,10 +121,35 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
            summary="Accepted agency updates (FixMyStreet's extension)", response_model=list[models.RequestUpdate])
     _route(app, "servicerequestupdates", api.post_update, methods=["POST"],
            summary="Send an agency's status update (FixMyStreet's extension; agency keys only)",
-           response_model=list[models.UpdateAnswer], openapi_extra=_form_body(POST_UPDATE_FIELDS))
+           description="Checked against the read model before anything is sent: 403 when the key's agency does not "
+           "own the request, 404 when there is no such accepted request, 400 for an illegal transition, a transfer "
+           "or duplicate without its target, or a time before the request's submission or its last accepted "
+           "update, older than the live bound (24 hours) or ahead of the clock. Answers update_id once the platform "
+           "has accepted it, or update_id and a token while it has not decided (a request not in the read model "
+           "yet): GET tokens/{token} tells the outcome.",
+           response_model=list[models.UpdateAnswer],
+           openapi_extra=_form_body(POST_UPDATE_FIELDS, required=("api_key", "service_request_id", "status")))
     _handlers(app)
     api_observability.instrument(app, unexpected=_unexpected)
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document with what the API really answers: the spec's error lists for 400, 403, 404 (and 500,
+    503), never FastAPI's 422, and the api_key scheme the POSTs need."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    document["components"]["securitySchemes"] = SECURITY_SCHEMES
+    app.openapi_schema = document
+    return document
 
 
 def _route(app: FastAPI, path: str, impl: Callable, *, methods: list[str], summary: str, response_model,
@@ -134,7 +175,8 @@ def _route(app: FastAPI, path: str, impl: Callable, *, methods: list[str], summa
     name = f"{impl.__name__}"
     app.add_api_route(f"{BASE}/{path}.json", as_json, methods=methods, name=f"{name}_json", summary=summary,
                       description=description or inspect.getdoc(impl) or "", response_model=response_model,
-                      responses=models.ERRORS, openapi_extra=openapi_extra)
+                      responses=models.POST_ERRORS if "POST" in methods else models.ERRORS,
+                      openapi_extra=openapi_extra)
     app.add_api_route(f"{BASE}/{path}.{{fmt}}", any_format, methods=methods, name=name, include_in_schema=False)
 
 
@@ -208,7 +250,8 @@ def run(settings: Settings) -> int:
     try:
         app = create_app(settings=settings, jurisdictions=jurisdictions, engine=engine,
                          submit=lambda record: producer.send_record(record).get(timeout=SEND_TIMEOUT_S),
-                         send_update=lambda record: update_producer.send_record(record).get(timeout=SEND_TIMEOUT_S))
+                         send_update=lambda record: update_producer.send_record(record).get(timeout=SEND_TIMEOUT_S),
+                         read_model_complete=api_progress.checker(settings))
         log.info("api_starting", url=f"http://{settings.api_host}:{settings.api_port}{BASE}/",
                  openapi=f"http://{settings.api_host}:{settings.api_port}{BASE}/openapi.json",
                  read_model=engine.url.render_as_string(hide_password=True))

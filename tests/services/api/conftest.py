@@ -18,6 +18,7 @@ class Sent:
         self.requests: list[dict] = []
         self.updates: list[dict] = []
         self.on_submit = None  # optional callable(record): the "pipeline" reacting to a submission
+        self.on_update = None  # optional callable(record): the "lifecycle" deciding on an update
 
     def submit(self, record: dict) -> None:
         self.requests.append(record)
@@ -26,6 +27,8 @@ class Sent:
 
     def send_update(self, record: dict) -> None:
         self.updates.append(record)
+        if self.on_update is not None:
+            self.on_update(record)
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +62,10 @@ def sent():
 
 @pytest.fixture
 def make_client(jurisdictions, engine, sent):
-    def make(post_wait_s: float = 0.2) -> TestClient:
+    def make(post_wait_s: float = 0.2, read_model_complete=None) -> TestClient:
         app = create_app(settings=Settings(), jurisdictions=jurisdictions, engine=engine, submit=sent.submit,
-                         send_update=sent.send_update, post_wait_s=post_wait_s)
+                         send_update=sent.send_update, post_wait_s=post_wait_s,
+                         read_model_complete=read_model_complete)
         return TestClient(app)
 
     return make

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from streams.pipeline import ids
 from tests.services.api.helpers import (BASE, REQUEST_FIELDS, W3C, errors_of, event_row, fixture_json, fixture_xml,
                                         insert, json_shape, request_row, xml_shape)
 
@@ -248,11 +249,18 @@ def test_updates_have_fixmystreets_shape_in_both_formats(client, engine):
     assert document[0]["status"] == "FIXED" and document[0]["description"] == "Done"
 
 
-def test_posted_update_answer_has_fixmystreets_shape(client, engine):
+def test_posted_update_answer_has_fixmystreets_shape(client, engine, sent):
+    """Once the lifecycle has accepted the update, FixMyStreet's shape exactly; while it has not decided yet, the
+    same with a `token` to poll (as POST requests answers)."""
     row = request_row()
     insert(engine, requests_rows=[row])
     form = {"api_key": "demo-nypd-agency-key", "service_request_id": row["request_id"], "status": "FIXED"}
-    root = xml_of(client.post(f"{BASE}/servicerequestupdates.xml", data=form))
-    assert xml_shape(root) == {"/service_request_updates": {"request_update"},
-                               "/service_request_updates/request_update": {"update_id"},
-                               "/service_request_updates/request_update/update_id": set()}
+    undecided = xml_of(client.post(f"{BASE}/servicerequestupdates.xml", data=form))
+    sent.on_update = lambda record: insert(engine, events_rows=[event_row(
+        record["request_id"], kind="transition", status="resolved",
+        event_id=ids.uuid5(f"{record['request_id']}/lifecycle/update/{record['update_id']}"))])
+    decided = xml_of(client.post(f"{BASE}/servicerequestupdates.xml", data={**form, "update_id": "second"}))
+    assert xml_shape(decided) == {"/service_request_updates": {"request_update"},
+                                  "/service_request_updates/request_update": {"update_id"},
+                                  "/service_request_updates/request_update/update_id": set()}
+    assert xml_shape(undecided)["/service_request_updates/request_update"] == {"update_id", "token"}

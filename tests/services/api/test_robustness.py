@@ -117,3 +117,36 @@ def test_openapi_documents_every_json_route_with_a_summary(client):
     search = {p["name"] for p in paths[f"{BASE}/requests.json"]["get"]["parameters"]}
     assert {"service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size",
             "updated_after", "updated_before", "extensions", "jurisdiction_id"} == search
+
+
+def test_openapi_declares_the_api_key_and_the_errors_really_answered(client):
+    """Issue 19: the document had FastAPI's 422 and no api_key; the API answers the spec's error lists."""
+    document = client.get(f"{BASE}/openapi.json").json()
+    assert document["components"]["securitySchemes"]["api_key"] == {
+        **document["components"]["securitySchemes"]["api_key"], "type": "apiKey", "name": "api_key"}
+    assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
+    error_list = {"type": "array", "items": {"$ref": "#/components/schemas/Error"}}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            expected = {"400", "404", "500"} | ({"403", "503"} if method == "post" else set())
+            assert expected <= set(responses), (method, path)
+            for status in expected:
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert {k: schema[k] for k in error_list} == error_list, (method, path, status)
+            if method == "post":
+                assert operation["security"] == [{"api_key": []}]
+                body = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+                assert "api_key" in body["required"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("get", "requests.json?start_date=yesterday", 400), ("get", "requests/nope.json", 404),
+    ("post", "requests.json", 403), ("post", "servicerequestupdates.json", 403)])
+def test_the_documented_error_body_is_what_comes(client, method, path, status):
+    response = client.request(method.upper(), f"{BASE}/{path}",
+                              data={"service_code": "x"} if method == "post" else None)
+    assert response.status_code == status
+    body = response.json()
+    assert isinstance(body, list) and all(set(e) == {"code", "description"} and e["code"] == status for e in body)
