@@ -58,10 +58,13 @@ def broker(args, settings) -> int:
 
 
 def submit(args, settings) -> int:
-    """JSON lines in, one JSON line out per request (its request id, or the error)."""
+    """JSON lines in, one JSON line out per request (its request id, or the error). With --wait, each line says
+    what became of the request (routed with its agency, or refused with its reasons); exit 1 when any was refused
+    or could not be sent, 3 when any had no answer within --timeout."""
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
                                codec=_codec(settings), default_jurisdiction=args.jurisdiction)
+    watcher = _watcher(settings) if args.wait else None
     pending, failures = [], 0
     with source, producer:
         for number, line in enumerate(source, start=1):
@@ -74,19 +77,31 @@ def submit(args, settings) -> int:
                 failures += 1
                 pending.append((number, f"{type(error).__name__}: {error}"))
         producer.flush()
+        lines = []
         for number, receipt in pending:
             if isinstance(receipt, str):
-                print(views.json_line({"line": number, "error": receipt}))
+                lines.append({"line": number, "error": receipt})
                 continue
             landed = receipt.get()
-            print(views.json_line({"line": number, "request_id": landed.request_id, "topic": landed.topic,
-                                   "partition": landed.partition, "offset": landed.offset}))
-    return 1 if failures else 0
+            lines.append({"line": number, "request_id": landed.request_id, "topic": landed.topic,
+                          "partition": landed.partition, "offset": landed.offset})
+    if watcher is not None:
+        with watcher:
+            outcomes = watcher.submissions([line["request_id"] for line in lines if "request_id" in line],
+                                           timeout_s=args.timeout)
+        for line in lines:
+            line.update(outcomes.get(line.get("request_id"), {}))
+    for line in lines:
+        print(views.json_line(line))
+    return _exit_code(lines, failures)
 
 
 def update(args, settings) -> int:
-    """Send one agency update; prints its update id and where it landed."""
+    """Send one agency update; prints its update id and where it landed. With --wait, also what the platform made
+    of it (accepted with the request's new status, or refused with its reasons); exit 1 on a refusal, 3 without an
+    answer within --timeout."""
     at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else None
+    watcher = _watcher(settings) if args.wait else None
     with UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
                         codec=_codec(settings), jurisdiction_id=args.jurisdiction) as producer:
         try:
@@ -97,9 +112,28 @@ def update(args, settings) -> int:
             print(views.json_line({"error": str(error)}))
             return 1
         landed = future.get(timeout=30)
-    print(views.json_line({"update_id": update_id, "request_id": args.request_id, "status": args.status,
-                           "topic": landed.topic, "partition": landed.partition, "offset": landed.offset}))
-    return 0
+    line = {"update_id": update_id, "request_id": args.request_id, "status": args.status, "topic": landed.topic,
+            "partition": landed.partition, "offset": landed.offset}
+    if watcher is not None:
+        with watcher:
+            decided = watcher.updates([update_id], timeout_s=args.timeout)[update_id]
+        line.update({("new_status" if k == "status" else k): v for k, v in decided.items()})
+    print(views.json_line(line))
+    return _exit_code([line], 0)
+
+
+def _watcher(settings):
+    """Opened before anything is sent, so that no answer is missed."""
+    from services.sdk.outcomes import OutcomeWatcher
+    return OutcomeWatcher(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
+                          codec=_codec(settings))
+
+
+def _exit_code(lines: list[dict], failures: int) -> int:
+    """0: all sent (and, waited for, accepted); 1: anything refused or not sent; 3: anything without an answer."""
+    if failures or any(line.get("outcome") == "refused" for line in lines):
+        return 1
+    return 3 if any(line.get("outcome") == "pending" for line in lines) else 0
 
 
 def tail(args, settings) -> int:

@@ -12,6 +12,12 @@ from streams import settings as stream_settings
 from streams.exceptions import CivicflowError
 
 
+def _wait_options(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("--wait", action="store_true", help=f"wait for and print {what}; exit 1 on a refusal, "
+                         "3 without an answer within --timeout")
+    command.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits (60)")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="civicflow", description="Service requests from intake to the agency.")
@@ -33,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="submit JSON-lines requests; prints each request id")
     submit.add_argument("file", help="JSON lines file, or - for standard input")
     submit.add_argument("--jurisdiction", default="nyc", help="jurisdiction_id when a line has none (nyc)")
+    _wait_options(submit, "what became of each request: routed with its agency, or refused with its reasons")
     submit.set_defaults(handler=commands.submit)
     update = sub.add_parser("update", help="send an agency's status update about a request")
     update.add_argument("request_id")
@@ -43,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     update.add_argument("--duplicate-of", default=None, help="for duplicate: the original request id")
     update.add_argument("--at", default=None, help="when it happened, ISO 8601 with offset (now)")
     update.add_argument("--jurisdiction", default="nyc", help="jurisdiction_id (nyc)")
+    _wait_options(update, "what the platform made of it: accepted with the new status, or refused with its reasons")
     update.set_defaults(handler=commands.update)
     tail = sub.add_parser("tail", help="decode a topic and print one JSON object per event")
     tail.add_argument("topic")
