@@ -2,7 +2,7 @@
 routing sends each request there, and every located request that validates gets its districts."""
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -37,8 +37,10 @@ def rows():
 
 
 def submission(row, nyc) -> dict:
-    """The row as the intake agent sees it: an Open311 request turned into a submission record."""
-    return sdk_requests.to_record(nyc311.to_request(row, jurisdiction=nyc), now=NOW)
+    """The row as the intake agent sees it, submitted live an hour ago (live intake refuses a submission older
+    than its horizon): an Open311 request turned into a submission record."""
+    return sdk_requests.to_record(nyc311.to_request(row, jurisdiction=nyc, submitted_at=NOW - timedelta(hours=1)),
+                                  now=NOW)
 
 
 def test_every_complaint_type_is_a_service_of_the_agency_that_handled_it(nyc, rows):
