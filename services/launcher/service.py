@@ -1,10 +1,19 @@
-"""Start broker (unless KAFKA_BOOTSTRAP_SERVERS is set), topics, a worker and the demo feed; stop all on Ctrl-C."""
+"""Start broker (unless KAFKA_BOOTSTRAP_SERVERS is set), topics, a worker and the demo feed; stop all on Ctrl-C.
+
+A child that exits (a worker, the projection, the notifier, the API) is started again after a backoff (1 s, then
+2, 4, ... up to 30 s while it keeps failing; back to 1 s once it has run for a minute), and the launcher says so;
+the broker is never stopped because a child died, so nothing that reached it is lost. Only Ctrl-C (or SIGTERM)
+stops everything.
+"""
 
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 from kafka import KafkaConsumer
@@ -43,12 +52,86 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def start_process(args: list[str], *, env: dict[str, str], log_path) -> subprocess.Popen:
-    """A child process (ended with this one) writing its output to a log file."""
+def start_process(args: list[str], *, env: dict[str, str], log_path, append: bool = False) -> subprocess.Popen:
+    """A child process (ended with this one) writing its output to a log file (a restart appends to it)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = log_path.open("wb")  # one run, one log
-    return broker_service.child_process(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+    with log_path.open("ab" if append else "wb") as handle:  # one run, one log; the child keeps its own handle
+        return broker_service.child_process(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+
+
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # waits before restarting a child that keeps exiting
+STABLE_S = 60.0                              # a child that ran this long starts again from the first wait
+
+
+@dataclass
+class Child:
+    """One supervised process: how to start it, and its restarts."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    failures: int = 0             # exits in a row that came before STABLE_S
+    restart_at: float | None = None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> "Child":
+        self.process = start_process(self.args, env=self.env, log_path=self.log_path, append=self.restarts > 0)
+        self.started_at = time.monotonic()
+        return self
+
+    def poll(self):
+        return self.process.poll() if self.process is not None else None
+
+
+class Supervisor:
+    """Restarts children that exit, with backoff; `say` tells the terminal, the log gets child_exited and
+    child_restarted."""
+
+    def __init__(self, children: dict[str, Child], *, say=print, clock=time.monotonic) -> None:
+        self.children = children
+        self.say = say
+        self.clock = clock
+
+    def check(self) -> None:
+        now = self.clock()
+        for child in self.children.values():
+            if child.restart_at is None and child.poll() is not None:
+                code = child.process.returncode
+                child.failures = 0 if now - child.started_at >= STABLE_S else child.failures
+                delay = BACKOFF_S[min(child.failures, len(BACKOFF_S) - 1)]
+                child.failures += 1
+                child.restart_at = now + delay
+                how = f"signal {-code}" if code < 0 else f"code {code}"
+                self.say(f"{child.name} (pid {child.pid}) exited with {how}; restarting it in {delay:g} s "
+                         f"(the broker and the other processes keep running)")
+                log.warning("child_exited", child=child.name, pid=child.pid, returncode=code, restart_in_s=delay,
+                            log=str(child.log_path))
+            elif child.restart_at is not None and now >= child.restart_at:
+                old = child.pid
+                child.restarts += 1
+                child.restart_at = None
+                child.start()
+                child.history.append(f"{old}->{child.pid}")
+                self.say(f"{child.name} restarted (pid {child.pid}, restart {child.restarts}); its log "
+                         f"continues in {child.log_path}")
+                log.info("child_restarted", child=child.name, pid=child.pid, previous_pid=old,
+                         restarts=child.restarts)
+
+    def stop_all(self, order) -> None:
+        for name in order:
+            child = self.children.get(name)
+            if child is not None and child.process is not None:
+                child.restart_at = None
+                stop_process(child.process)
 
 
 def start_worker(settings: Settings, *, web_port: int, log_path) -> subprocess.Popen:
@@ -90,10 +173,12 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
         api_port = stream_worker.free_port(settings.api_host, settings.api_port)
         settings = settings.model_copy(update={"api_port": api_port})
         logs_dir = settings.data_dir / "logs"
-        children["worker"] = start_worker(settings, web_port=web_port, log_path=logs_dir / "worker.log")
+        children["worker"] = Child("worker", [sys.executable, "-m", "services.cli", "worker"],
+                                   worker_env(settings, CIVICFLOW_WEB_PORT=str(web_port)),
+                                   logs_dir / "worker.log").start()
         for name in SERVICES:
-            children[name] = start_process([sys.executable, "-m", "services.cli", name], env=worker_env(settings),
-                                           log_path=logs_dir / f"{name}.log")
+            children[name] = Child(name, [sys.executable, "-m", "services.cli", name], worker_env(settings),
+                                   logs_dir / f"{name}.log").start()
         metrics_url = f"http://{settings.web_host}:{web_port}/metrics"
         print(views.banner(broker=settings.bootstrap_servers, embedded=broker is not None, children=children,
                            metrics_url=metrics_url, logs_dir=str(logs_dir), rate=rate,
@@ -107,9 +192,7 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
     finally:
         stop.set()
         print("stopping…", flush=True)
-        for name in (*reversed(SERVICES), "worker"):
-            if name in children:
-                stop_process(children[name])
+        Supervisor(children).stop_all((*reversed(SERVICES), "worker"))
         if broker is not None:
             broker.stop()
         print("stopped: no civicflow process left running", flush=True)
@@ -142,13 +225,14 @@ def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics
                threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]
     for thread in threads:
         thread.start()
+    supervisor = Supervisor(children, say=lambda text: print(text, flush=True))
+    next_progress = time.monotonic() + 10.0
     try:
-        while not stop.wait(10.0):
-            exited = [name for name, child in children.items() if child.poll() is not None]
-            if exited:
-                print(f"{', '.join(exited)} exited; see the logs", flush=True)
-                return
-            print(views.progress(metrics_url=metrics_url, sent=feed.sent, updates=agencies.sent), flush=True)
+        while not stop.wait(0.5):
+            supervisor.check()
+            if time.monotonic() >= next_progress:
+                next_progress += 10.0
+                print(views.progress(metrics_url=metrics_url, sent=feed.sent, updates=agencies.sent), flush=True)
     finally:
         stop.set()
         for thread in threads:
