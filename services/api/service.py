@@ -39,10 +39,10 @@ log = structlog.get_logger(__name__)
 SEND_TIMEOUT_S = 10.0  # how long a POST waits for the broker to acknowledge the record
 
 
-def _form_body(fields: dict[str, str], *, required: tuple[str, ...]) -> dict:
+def _form_body(fields: dict[str, str], *, required: tuple[str, ...], example: dict[str, str]) -> dict:
     """An OpenAPI requestBody of form fields (the endpoints read the body themselves), and the api_key it needs."""
     return {"requestBody": {"required": True, "content": {params.FORM_TYPE: {"schema": {
-        "type": "object", "required": list(required),
+        "type": "object", "required": list(required), "example": example,
         "properties": {name: {"type": "string", "description": text} for name, text in fields.items()}}}}},
         "security": [{API_KEY: []}]}
 
@@ -109,7 +109,9 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
            "error, and nothing is sent while anything is wrong. Answers service_request_id once the platform has "
            "accepted the request, or a token while it is still on its way (look it up with GET tokens/{token}).",
            response_model=list[models.PostAnswer],
-           openapi_extra=_form_body(POST_REQUEST_FIELDS, required=("api_key", "service_code")))
+           openapi_extra=_form_body(POST_REQUEST_FIELDS, required=("api_key", "service_code"), example={
+               "api_key": "demo-web-key", "service_code": "noise-residential", "lat": "40.7580", "long": "-73.9855",
+               "attribute[descriptor]": "loud-music-party", "description": "Party next door"}))
     _route(app, "requests", api.get_requests, methods=["GET"], summary="Search service requests",
            description="Without ids and dates: the last 90 days, newest first, at most 1,000 per page.",
            response_model=list[models.ServiceRequest])
@@ -128,7 +130,10 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
            "has accepted it, or update_id and a token while it has not decided (a request not in the read model "
            "yet): GET tokens/{token} tells the outcome.",
            response_model=list[models.UpdateAnswer],
-           openapi_extra=_form_body(POST_UPDATE_FIELDS, required=("api_key", "service_request_id", "status")))
+           openapi_extra=_form_body(POST_UPDATE_FIELDS, required=("api_key", "service_request_id", "status"),
+                                    example={"api_key": "demo-nypd-agency-key", "service_request_id":
+                                             "5d4a1c6e-2f1b-4d8e-9a51-0c7e3b2f9a10", "status": "FIXED",
+                                             "description": "Officers asked for the music to be turned down."}))
     _handlers(app)
     api_observability.instrument(app, unexpected=_unexpected)
     app.openapi = lambda: _openapi(app)
