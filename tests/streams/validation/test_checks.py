@@ -52,7 +52,7 @@ ONE_FAULT = {
     "attribute_wrong_type": ({"service_code": "consumer-complaint",
                               "attributes": {"descriptor": ["overcharge"], "amount_disputed": ["lots"]}},
                              "attributes.amount_disputed"),
-    "attribute_not_allowed": ({"attributes": {"descriptor": ["yield"]}}, "attributes.descriptor"),
+    "attribute_not_allowed": ({"attributes": {"descriptor": ["no-such-sign"]}}, "attributes.descriptor"),
     "location_missing": ({"lat": None, "long": None}, "lat"),
     "location_incomplete": ({"long": None}, "long"),
     "location_invalid": ({"lat": 91.0}, "lat"),
