@@ -273,3 +273,18 @@ def test_the_age_bound_is_configurable_and_replays_are_exempt():
     assert [r.code for r in with_submission_long_ago] == ["update_too_old"]
     assert update_codes(datetime(1900, 1, 1, tzinfo=timezone.utc), live=False) == []
     assert update_codes(NOW + timedelta(days=1), live=False) == ["update_in_future"]
+
+
+# ---- imports of recorded history keep their own rules ------------------------------------------------------------
+
+def test_for_an_import_the_new_bounds_are_warnings_and_no_infinite_coordinate_is_kept(jurisdictions):
+    from streams.validation import imports as validation_imports
+    record = submission(submitted_at=datetime(2011, 3, 1, tzinfo=timezone.utc), lat=math.inf, long=-73.9,
+                        address_string="<b>12 Main St</b>", due_at=datetime(2019, 3, 1, tzinfo=timezone.utc),
+                        import_record={"agency": "DOT", "service_name": None, "districts": {}, "warnings": []})
+    reasons = validation_checks.validate(submission=record, jurisdictions=jurisdictions,
+                                         key=validation_checks.expected_key(record), now=NOW)
+    fatal, warnings, imported = validation_imports.as_recorded(submission=record, reasons=reasons)
+    assert fatal == []
+    assert {w.code for w in warnings} == {"location_invalid", "text_html", "due_at_too_far"}
+    assert imported["lat"] is None and imported["long"] is None, "a non-finite number never gets through"
