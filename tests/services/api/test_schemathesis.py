@@ -5,7 +5,9 @@ body matches its documented schema (the error lists included).
 
 The README's Reliability section gives the counts (EXAMPLES per operation; the requests made are printed)."""
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,7 @@ CLIENT_KEYS = ("demo-web-key", "demo-mobile-key", "demo-callcentre-key")
 AGENCY_KEYS = ("demo-dot-agency-key", "demo-nypd-agency-key")
 
 _directory = Path(tempfile.mkdtemp(prefix="civicflow-schemathesis-"))
+atexit.register(shutil.rmtree, _directory, ignore_errors=True)
 _engine = db.engine_for(f"sqlite:///{_directory / 'readmodel.sqlite3'}")
 db.migrate(_engine)
 _rows = [request_row(), request_row(agency="DOT", service_code="street-sign-missing"), rejected_row(),
