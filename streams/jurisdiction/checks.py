@@ -72,7 +72,7 @@ def _attribute_problems(where: str, attribute: models.Attribute) -> list[str]:
 def _routing_problems(routing: models.RoutingFile, known: Known) -> list[str]:
     problems = [f"routing.yaml: rule name {n!r} is used twice" for n in _repeated(r.name for r in routing.rules)]
     for rule in routing.rules:
-        if rule.agency not in known.agencies:
+        if rule.agency is not None and rule.agency not in known.agencies:
             problems.append(f"routing.yaml: {rule.name}: agency {rule.agency!r} is not in jurisdiction.yaml agencies")
         problems += condition_problems(f"routing.yaml: {rule.name}", rule.when, known)
     if routing.default and routing.default.agency not in known.agencies:

@@ -108,7 +108,8 @@ class Condition(ConfigModel):
 class RoutingRule(ConfigModel):
     name: str
     when: Condition = Condition()
-    agency: str
+    agency: str | None = Field(description="the agency that gets the request; null sends it to triage, for a "
+                               "person to route (no rule would otherwise: a service falls back to its own agency)")
     queue: str = "general"
 
 

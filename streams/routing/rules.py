@@ -10,8 +10,8 @@ def route(*, jurisdiction, facts: Facts, recorded_agency: str | None = None) -> 
     if recorded_agency:
         return Decision(agency=recorded_agency, queue="general", rule=RECORDED)
     for rule, matcher in jurisdiction.routing_rules_for(facts.service_code):
-        if matcher.matches(facts):
-            return Decision(agency=rule.agency, queue=rule.queue, rule=rule.name)
+        if matcher.matches(facts):  # agency null: the rule sends the request to triage
+            return Decision(agency=rule.agency, queue=rule.queue if rule.agency else None, rule=rule.name)
     service = jurisdiction.services.get(facts.service_code)
     if service is not None and service.agency in jurisdiction.agency_names:
         return Decision(agency=service.agency, queue="general", rule=SERVICE_AGENCY)

@@ -21,6 +21,10 @@ _CLEARS = {"due_before_submission": ("due_at",), "description_html": ("descripti
            "media_url_invalid": ("media_url",), "language_invalid": ("language",)}
 
 
+# reason codes about one free-text field (named by the reason): an import drops that field's value
+_CLEARS_ITS_FIELD = frozenset({"text_html", "text_control_characters", "text_too_long"})
+
+
 def is_import(submission: Mapping) -> bool:
     return submission.get("import_record") is not None
 
@@ -37,6 +41,8 @@ def as_recorded(*, submission: dict, reasons: list[Reason]) -> tuple[list[Reason
             changes[name] = None
         if reason.code == "description_too_long":
             changes["description"] = submission["description"][:validation_text.MAX_DESCRIPTION]
+        if reason.code in _CLEARS_ITS_FIELD and reason.field in submission and reason.field not in changes:
+            changes[reason.field] = None  # markup or control characters (a NUL breaks PostgreSQL's text)
     return fatal, warnings, ({**submission, **changes} if changes else submission)
 
 

@@ -91,3 +91,11 @@ def test_live_submissions_carry_no_warnings(jurisdictions):
                          due_at=None, attributes={"descriptor": ["stop"]})
     outcome, emitted = _run(_pipeline(jurisdictions), record)
     assert outcome.kind == "routed" and dict(emitted)[TOPICS.routed]["warnings"] == []
+
+
+def test_an_import_drops_a_free_text_value_live_intake_would_refuse(jurisdictions):
+    record = _submission(address_string="12 Main St\x00<script>", due_at=None)
+    outcome, emitted = _run(_pipeline(jurisdictions), record)
+    routed = dict(emitted)[TOPICS.routed]
+    assert outcome.kind == "routed" and routed["request"]["address_string"] is None
+    assert {"text_html", "text_control_characters"} & {w["code"] for w in routed["warnings"]}

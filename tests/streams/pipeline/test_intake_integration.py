@@ -16,7 +16,7 @@ from tests.streams.pipeline import helpers
 
 pytestmark = pytest.mark.integration
 
-TRIAGED_AGENCY = "DOT"  # its routing rule is removed below, so its requests must reach triage
+TRIAGED_AGENCY = "DOT"  # its routing rules become triage rules below, so its requests must reach triage
 
 
 def _jurisdictions_without_rule_for(agency: str, tmp_path):
@@ -24,7 +24,10 @@ def _jurisdictions_without_rule_for(agency: str, tmp_path):
     shutil.copytree(REPO_ROOT / "deploy" / "jurisdictions" / "nyc", root / "nyc")
     path = root / "nyc" / "routing.yaml"
     routing = yaml.safe_load(path.read_text())
-    routing["rules"] = [r for r in routing["rules"] if r["agency"] != agency]
+    services = yaml.safe_load((root / "nyc" / "services.yaml").read_text())["services"]
+    theirs = sorted(s["service_code"] for s in services if s["agency"] == agency)
+    routing["rules"] = [{"name": "hand-routed", "when": {"service_code": theirs}, "agency": None}] + [
+        r for r in routing["rules"] if r["agency"] != agency]
     path.write_text(yaml.safe_dump(routing, sort_keys=False))
     return root
 

@@ -149,3 +149,12 @@ def test_rules_kept_per_service_decide_as_a_scan_of_all_rules_does(small, data):
         _first_of_all(small.routing_rules, facts_) or fallback)
     assert enrichment_priority.prioritize(jurisdiction=small, facts=facts_)[1] == (
         _first_of_all(small.priority_rules, facts_) or "default")
+
+
+def test_a_rule_without_agency_sends_to_triage(tmp_path):
+    rules = [{"name": "hand-routed", "agency": None, "when": {"service_code": ["taxi-complaint"]}}]
+    directory = shutil.copytree(Settings().jurisdictions_dir / "nyc", tmp_path / "nyc")
+    (directory / "routing.yaml").write_text(yaml.safe_dump({"rules": rules}), encoding="utf-8")
+    jurisdiction = jurisdiction_loader.load_jurisdiction(directory)
+    decision = routing_rules.route(jurisdiction=jurisdiction, facts=facts("taxi-complaint"))
+    assert decision == Decision(agency=None, queue=None, rule="hand-routed") and decision.triage
