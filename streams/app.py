@@ -12,10 +12,7 @@ from streams.settings import Settings
 
 def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
     """A Faust app configured from the settings; agents are registered by their domains."""
-    kafka_patches.set_fetch_wait(settings.fetch_max_wait_ms)
-    kafka_patches.correct_highwaters(settings.bootstrap_servers)
-    kafka_patches.seek_uncommitted_by_reset_policy()
-    kafka_patches.ack_only_delivered()
+    kafka_patches.apply(settings)  # each correction where its broker needs it
     datadir = settings.data_dir / "faust" / settings.app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(

@@ -6,7 +6,7 @@ Every setting names its environment variable and its default.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         default=None,
         description="[KAFKA_BOOTSTRAP_SERVERS] Kafka cluster, host:port[,host:port]. "
         "Unset: the embedded broker on embedded_broker_host:embedded_broker_port.",
+    )
+    broker_kind: str | None = Field(
+        default=None, pattern="^(embedded|kafka)$", validation_alias="CIVICFLOW_BROKER_KIND",
+        description="[CIVICFLOW_BROKER_KIND] what the cluster is: embedded (the Tansu broker, whose protocol gaps "
+        "streams/kafka corrects) or kafka (Apache Kafka, or any complete implementation: no corrections). "
+        "Unset: embedded without KAFKA_BOOTSTRAP_SERVERS, kafka with it.",
     )
     embedded_broker_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_BROKER_HOST",
                                       description="[CIVICFLOW_BROKER_HOST] host of the embedded broker (127.0.0.1).")
@@ -54,10 +60,11 @@ class Settings(BaseSettings):
                           "a second worker takes the next free one.")
     data_dir: Path = Field(default=REPO_ROOT / ".civicflow", validation_alias="CIVICFLOW_DATA_DIR",
                            description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow).")
-    fetch_max_wait_ms: int = Field(default=10, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
-                                   description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits for "
-                                   "data (10). Bounds intake-to-routed latency on brokers that do not wake "
-                                   "waiting fetches.")
+    fetch_max_wait_ms: int | None = Field(default=None, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
+                                          description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits "
+                                          "for data. Unset: 10 on the embedded broker, which does not wake waiting "
+                                          "fetches (it bounds intake-to-routed latency there); Faust's own 1.5 s on "
+                                          "Apache Kafka, which answers a waiting fetch as soon as data arrives.")
     producer_linger_ms: int = Field(default=5, ge=0, validation_alias="CIVICFLOW_PRODUCER_LINGER_MS",
                                     description="[CIVICFLOW_PRODUCER_LINGER_MS] producer batching delay (5).")
     intake_batch_ms: int = Field(default=15, ge=1, validation_alias="CIVICFLOW_INTAKE_BATCH_MS",
@@ -122,6 +129,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="CIVICFLOW_LOG_LEVEL",
                            description="[CIVICFLOW_LOG_LEVEL] INFO.")
 
+    @model_validator(mode="after")
+    def _resolve_broker_kind(self) -> "Settings":
+        """Fix broker_kind when unset, so copies with another address and child processes keep what it was, and
+        the defaults that follow from it."""
+        if self.broker_kind is None:
+            object.__setattr__(self, "broker_kind", "kafka" if self.kafka_bootstrap_servers else "embedded")
+        if self.fetch_max_wait_ms is None and self.broker_kind == "embedded":
+            object.__setattr__(self, "fetch_max_wait_ms", 10)
+        return self
+
     @property
     def bootstrap_servers(self) -> str:
         """The cluster to use: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker."""
@@ -134,8 +151,14 @@ class Settings(BaseSettings):
 
     @property
     def uses_embedded_broker(self) -> bool:
-        """True when no external cluster is configured."""
-        return not self.kafka_bootstrap_servers
+        """True when no cluster is configured: `civicflow run` and replays start the embedded broker themselves."""
+        return not self.kafka_bootstrap_servers and self.broker_kind == "embedded"
+
+    @property
+    def on_embedded_broker(self) -> bool:
+        """True when the cluster at bootstrap_servers is the embedded broker (started here or elsewhere), so its
+        corrections apply; False on Apache Kafka."""
+        return self.broker_kind == "embedded"
 
 
 @lru_cache(maxsize=1)

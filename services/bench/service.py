@@ -44,9 +44,9 @@ def _say(text: str) -> None:
 
 def _settings(bootstrap: str, name: str, data_dir: Path) -> Settings:
     """A worker of the intake stage alone: the figures are those of validate, enrich and route."""
-    return Settings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"{name}.", app_id=f"bench-{name}",
-                    data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166, agents="intake",
-                    lag_interval_s=0)
+    return Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", topic_prefix=f"{name}.",
+                    app_id=f"bench-{name}", data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166,
+                    agents="intake", lag_interval_s=0)
 
 
 def _start(settings: Settings, args: list[str], log_name: str):
@@ -169,7 +169,8 @@ def replay_throughput(bootstrap: str, data_dir: Path, *, events: int) -> tuple[f
         Settings().jurisdictions_dir)[mapping.jurisdiction_id])
     per_copy = len(replay_service.plan(reader=reader, rows=nyc311.read_rows())[0])
     copies = -(-events // per_copy)
-    settings = Settings(kafka_bootstrap_servers=bootstrap, data_dir=data_dir, log_level="WARNING")
+    settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", data_dir=data_dir,
+                        log_level="WARNING")
     done = replay_service.run(settings=settings, path=nyc311.SAMPLE, mapping=mapping, repeat=copies, workers=2,
                               progress=False, read_model=str(data_dir / "replay-kafka.sqlite3"), engine="kafka")
     return done.events / done.seconds, done.events

@@ -64,8 +64,8 @@ def rss_mib(pid: int) -> float:
 
 def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 20_000, lead_s: float = 270.0) -> dict:
     """Returns timers_open, timers_rss_mib, timer_lateness_p99_ms and more."""
-    settings = Settings(kafka_bootstrap_servers=bootstrap, topic_prefix="timers.", app_id="bench-timers",
-                        data_dir=data_dir, log_format="json", log_level="INFO", web_port=16266)
+    settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", topic_prefix="timers.",
+                        app_id="bench-timers", data_dir=data_dir, log_format="json", log_level="INFO", web_port=16266)
     stream_worker.ensure_topics(settings, jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir))
     now_ms = int(time.time() * 1000)
     due_from_ms, due_span_ms = now_ms + int(lead_s * 1000), 30_000

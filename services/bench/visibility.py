@@ -40,9 +40,10 @@ def _open_nypd_request(base: str, jurisdiction, seen: set) -> str | None:
 def main(*, bootstrap: str, data_dir: Path, samples: int = 25) -> dict:
     """Returns visibility_p50_ms, visibility_max_ms and the number of samples."""
     api_port = broker_service.free_port()
-    settings = Settings(kafka_bootstrap_servers=bootstrap, topic_prefix="visibility.", app_id="bench-visibility",
-                        data_dir=data_dir / "visibility", database_url=f"sqlite:///{data_dir / 'visibility.sqlite3'}",
-                        log_format="json", log_level="WARNING", api_port=api_port, notifications=False)
+    settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", topic_prefix="visibility.",
+                        app_id="bench-visibility", data_dir=data_dir / "visibility",
+                        database_url=f"sqlite:///{data_dir / 'visibility.sqlite3'}", log_format="json",
+                        log_level="WARNING", api_port=api_port, notifications=False)
     (data_dir / "visibility.sqlite3").unlink(missing_ok=True)
     jurisdiction = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)["nyc"]
     stream_worker.ensure_topics(settings, {"nyc": jurisdiction})

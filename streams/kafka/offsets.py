@@ -1,7 +1,11 @@
-"""True end offsets: some brokers report the base offset of the newest batch + 1 instead of the end.
+"""True end offsets: the embedded broker reports the base offset of the newest batch + 1 instead of the end.
 
 Reading from one before the reported end returns the whole newest batch, whose last offset + 1 is the true
-end. On Apache Kafka the same read returns the last record and the end stays what the broker said.
+end. This correction is for the embedded broker only. Apache Kafka reports true ends, so there `end_offsets`
+takes them as reported: the read would cost a connection, and it waits its whole timeout on a partition whose
+records have all been deleted (5.06 s on Apache Kafka 4.3.2 after DeleteRecords up to the end).
+Whether this process's cluster is the embedded broker: what `assume_embedded` was told (the test session's
+broker), else the process's settings (a worker's come from its parent, CIVICFLOW_BROKER_KIND included).
 """
 
 import time
@@ -9,6 +13,22 @@ from collections.abc import Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from streams import settings as stream_settings
+
+_embedded: bool | None = None
+
+
+def assume_embedded(embedded: bool | None) -> None:
+    """Tell this module whether the process's cluster is the embedded broker (None: ask the settings)."""
+    global _embedded
+    _embedded = embedded
+
+
+def on_embedded_broker() -> bool:
+    """Whether end offsets need correcting in this process."""
+    return stream_settings.get().on_embedded_broker if _embedded is None else _embedded
 
 
 def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int], int],
@@ -35,22 +55,37 @@ def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int
     return ends
 
 
-def committed(*, bootstrap_servers: str, group: str) -> dict[tuple[str, int], int]:
-    """{(topic, partition): committed offset} of a consumer group."""
+def committed(*, bootstrap_servers: str, group: str, timeout_s: float = 15.0) -> dict[tuple[str, int], int]:
+    """{(topic, partition): committed offset} of a consumer group.
+
+    Both brokers, needed on Apache Kafka: its group coordinator answers COORDINATOR_NOT_AVAILABLE (or LOAD_IN_PROGRESS)
+    while __consumer_offsets is being created, on a fresh cluster's first group, or loaded; kafka-python's admin
+    raises those retriable errors, so they are retried here until timeout_s.
+    """
+    deadline = time.monotonic() + timeout_s
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
     try:
-        found = admin.list_group_offsets({group: None}).get(group, {})
+        while True:
+            try:
+                found = admin.list_group_offsets({group: None}).get(group, {})
+                break
+            except KafkaError as error:
+                if not error.retriable or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         admin.close()
     return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
 
 
 def end_offsets(*, bootstrap_servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """The true end offset of every partition of the topics (corrected on brokers that report them early)."""
+    """The true end offset of every partition of the topics (corrected on the embedded broker only)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
     try:
         parts = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         reported = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
     finally:
         consumer.close()
+    if not on_embedded_broker():
+        return reported
     return true_end_offsets(bootstrap_servers=bootstrap_servers, reported=reported)
