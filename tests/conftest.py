@@ -1,4 +1,5 @@
-"""Shared fixtures: one real embedded broker per test session; unique topics and groups per test."""
+"""Shared fixtures: one real broker per test session (embedded, or Apache Kafka with --broker=kafka); unique topics
+and groups per test."""
 
 import itertools
 import os
@@ -16,7 +17,9 @@ from sqlalchemy.engine import make_url
 
 from services.broker import service as broker_service
 from services.launcher import service as launcher
+from streams.kafka import offsets as kafka_offsets
 from streams.settings import REPO_ROOT, Settings
+from tests.support import kafka as kafka_support
 from tests.support import postgres as postgres_support
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -84,13 +87,33 @@ def postgres_url(postgres_server):
 _counter = itertools.count()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--broker", choices=kafka_support.KINDS, default="embedded",
+                     help="the broker the integration tests run on: embedded (the Tansu broker, default) or kafka "
+                     "(Apache Kafka in KRaft mode: needs java, and mvn until its jars are cached)")
+
+
+def pytest_report_header(config):
+    return kafka_support.describe(config.getoption("--broker"))
+
+
 @pytest.fixture(scope="session")
-def broker():
-    """The real Kafka-compatible broker, on a free port, for the whole session."""
-    embedded = broker_service.EmbeddedBroker(port=broker_service.free_port())
-    embedded.start()
-    yield embedded
-    embedded.stop()
+def broker(request):
+    """The real broker, on free ports, for the whole session: embedded, or Apache Kafka with --broker=kafka.
+
+    Its `kind` is the settings' broker_kind, so each correction of streams/kafka applies only where it is needed
+    (in this process too: end offsets are corrected on the embedded broker only)."""
+    kind = request.config.getoption("--broker")
+    try:
+        started = kafka_support.start(kind)
+    except kafka_support.KafkaUnavailable as error:
+        kafka_support.unavailable(str(error))
+    kafka_offsets.assume_embedded(kind == "embedded")
+    try:
+        yield started
+    finally:
+        kafka_offsets.assume_embedded(None)
+        started.stop()
 
 
 @pytest.fixture
@@ -99,9 +122,9 @@ def platform_settings(broker, tmp_path):
 
     def make(**overrides) -> Settings:
         run = f"t{next(_counter)}{uuid.uuid4().hex[:6]}"
-        values = dict(kafka_bootstrap_servers=broker.bootstrap_servers, topic_prefix=f"{run}.",
-                      app_id=f"civicflow-{run}", partitions=4, data_dir=tmp_path / run, log_format="json",
-                      web_port=16066)
+        values = dict(kafka_bootstrap_servers=broker.bootstrap_servers, broker_kind=broker.kind,
+                      topic_prefix=f"{run}.", app_id=f"civicflow-{run}", partitions=4, data_dir=tmp_path / run,
+                      log_format="json", web_port=16066)
         values.update(overrides)
         return Settings(**values)
 
