@@ -37,8 +37,19 @@ tools: ## install promtool, docker-compose and PostgreSQL (Debian) if missing an
 run: $(STAMP) ## the whole platform on the embedded broker, with NYC demo traffic (Ctrl-C stops)
 	$(BIN)/civicflow run
 
-test: $(STAMP) tools ## the whole suite, unit and integration (starts its own broker)
+# The whole suite on the embedded broker, then the integration tests again on Apache Kafka (a throwaway KRaft node:
+# tests/support/kafka.py) where java and mvn are installed; without them that second run is skipped and says why,
+# and in CI (CI=true) it is an error.
+test: $(STAMP) tools ## the whole suite (embedded broker), then the integration tests on Apache Kafka
 	$(BIN)/python -m pytest -q
+	@missing=$$(echo $$(command -v java >/dev/null || echo java) $$(command -v mvn >/dev/null || echo mvn)); \
+	if [ -z "$$missing" ]; then \
+	  echo "integration tests on Apache Kafka:"; $(BIN)/python -m pytest -q -m integration --broker=kafka; \
+	elif [ "$$CI" = true ]; then \
+	  echo "error: the Apache Kafka run needs java (17+) and mvn; missing on PATH: $$missing"; exit 1; \
+	else \
+	  echo "Apache Kafka run skipped: missing on PATH: $$missing (install Java 17+ and Maven to run it)"; \
+	fi
 
 unit: $(STAMP) ## only the tests that need no broker
 	$(BIN)/python -m pytest -q -m "not integration"
