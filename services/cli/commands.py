@@ -46,14 +46,26 @@ def notifier(args, settings) -> int:
 
 
 def broker(args, settings) -> int:
-    embedded = broker_service.EmbeddedBroker(host=settings.embedded_broker_host, port=args.port).start()
-    print(f"embedded broker on {embedded.bootstrap_servers} (memory only); Ctrl-C stops it", flush=True)
+    if args.kafka:
+        from services.broker import kafka as apache_kafka
+        print(f"starting Apache Kafka {apache_kafka.VERSION} (the first time, its jars are fetched into "
+              f"{apache_kafka.cache_dir(settings.data_dir)})…", flush=True)
+        started = apache_kafka.ApacheKafka(host=settings.embedded_broker_host, port=args.port,
+                                           data_dir=settings.data_dir).start()
+        print(f"Apache Kafka {started.version} on {started.bootstrap_servers} (KRaft, one node; data in "
+              f"{started.root}, removed when it stops); Ctrl-C stops it", flush=True)
+        print(f"  other terminals: export KAFKA_BOOTSTRAP_SERVERS={started.bootstrap_servers}", flush=True)
+    else:
+        started = broker_service.EmbeddedBroker(host=settings.embedded_broker_host, port=args.port).start()
+        print(f"embedded broker on {started.bootstrap_servers} (memory only); Ctrl-C stops it", flush=True)
+        print(f"  other terminals: export KAFKA_BOOTSTRAP_SERVERS={started.bootstrap_servers} "
+              "CIVICFLOW_BROKER_KIND=embedded", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        embedded.stop()
+        started.stop()
     return 0
 
 

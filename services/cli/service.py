@@ -33,8 +33,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="the Open311 GeoReport v2 API on the read model").set_defaults(handler=commands.api)
     sub.add_parser("notifier", help="render and deliver citizen notifications to the outbox file").set_defaults(
         handler=commands.notifier)
-    broker = sub.add_parser("broker", help="the embedded broker alone")
+    broker = sub.add_parser("broker", help="the embedded broker alone, or a throwaway Apache Kafka node (--kafka)")
     broker.add_argument("--port", type=int, default=None, help="port (CIVICFLOW_BROKER_PORT, 9092)")
+    broker.add_argument("--kafka", action="store_true",
+                        help="Apache Kafka in KRaft mode instead (needs java; its jars are fetched once with mvn "
+                        "into the data directory); its data is removed when it stops")
     broker.set_defaults(handler=commands.broker)
     submit = sub.add_parser("submit", help="submit JSON-lines requests; prints each request id")
     submit.add_argument("file", help="JSON lines file, or - for standard input")
