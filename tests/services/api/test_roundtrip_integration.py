@@ -93,6 +93,11 @@ def test_a_request_posted_through_the_api_is_routed_updated_and_told(platform_se
     resolved = next(m for m in messages if m["kind"] == "resolved")
     assert resolved["to"] == "ana@example.org" and resolved["language"] == "es" and "Hola Ana" in resolved["body"]
 
+    # the worker exports consumer lag every 2 s once its groups have committed: on Apache Kafka the round trip above
+    # can end (about 0.5 s after the worker is ready) before that pass has, so wait for it instead of racing it
+    wait_until(lambda: any(n == "civicflow_consumer_lag_messages"
+                           for n, _ in _scrape(f"http://127.0.0.1:{ports['worker']}/metrics")[1]),
+               timeout_s=30, message="the worker's first consumer-lag export")
     _check_metrics({"worker": f"http://127.0.0.1:{ports['worker']}/metrics",
                     "projection": f"http://127.0.0.1:{ports['projection']}/metrics",
                     "notifier": f"http://127.0.0.1:{ports['notifier']}/metrics",
