@@ -202,7 +202,8 @@ def replay(args, settings) -> int:
     if len(done.skipped) > 20:
         print(f"… and {len(done.skipped) - 20:,} more rows that could not be read", file=sys.stderr)
     print(replay_views.summary(done.figures, events=done.events, seconds=done.seconds, skipped=len(done.skipped),
-                               agreement=done.agreement))
+                               agreement=done.agreement, pipeline_seconds=done.pipeline_seconds,
+                               records_projected=done.records_projected))
     if args.json:
         print(f"\none JSON line per request in {args.json}")
     if done.read_model_url:

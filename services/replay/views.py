@@ -5,10 +5,17 @@ from tabulate import tabulate
 _ON_TIME = ["requests", "met", "breached", "open", "on time %", "median h to close"]
 
 
-def summary(figures: dict, *, events: int, seconds: float, skipped: int, agreement=None) -> str:
-    """The summary as text."""
+def summary(figures: dict, *, events: int, seconds: float, skipped: int, agreement=None,
+            pipeline_seconds: float | None = None, records_projected: int = 0) -> str:
+    """The summary as text; with `pipeline_seconds`, the pipeline's and the read model's rates on their own."""
+    speed = f"replayed {events:,} events in {seconds:.1f} s ({events / max(seconds, 1e-9):,.0f} events/s)"
+    if pipeline_seconds is not None:
+        speed += f"; pipeline {events / max(pipeline_seconds, 1e-9):,.0f} events/s"
+        if records_projected:
+            speed += (f", read model {records_projected / max(seconds - pipeline_seconds, 1e-9):,.0f} records/s "
+                      f"({records_projected:,} records)")
     parts = [
-        f"replayed {events:,} events in {seconds:.1f} s ({events / max(seconds, 1e-9):,.0f} events/s)",
+        speed,
         tabulate([["rows that could not be read", skipped], ["requests", figures["requests"]],
                   ["accepted (routed, triaged or duplicate)", figures["accepted"]],
                   ["rejected at intake", figures["rejected"]],
