@@ -7,7 +7,7 @@ worker on the real broker, with the projection keeping the read model.
 No answer is a 5xx; a 400/403/404 sends nothing; and every request and update the API handed on is accounted for:
 each request gets exactly one intake decision (routed, triaged, linked as a duplicate, or rejected) and shows in
 the read model in valid JSON and XML, each update exactly one lifecycle decision (accepted or refused).
-The README's Reliability section gives the counts (SUBMISSIONS, UPDATES)."""
+The Reliability section of docs/testing-and-reliability.md gives the counts (SUBMISSIONS, UPDATES)."""
 
 import json
 import xml.etree.ElementTree as ET

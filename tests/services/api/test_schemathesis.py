@@ -3,7 +3,8 @@ parameters and form bodies (POSTs carry a valid demo key, so they get past the k
 model holding ordinary and extreme rows. No answer is a 5xx, every status is one the document declares, and every
 body matches its documented schema (the error lists included).
 
-The README's Reliability section gives the counts (EXAMPLES per operation; the requests made are printed)."""
+The Reliability section of docs/testing-and-reliability.md gives the counts (EXAMPLES per operation; the requests
+made are printed)."""
 
 import atexit
 import itertools
@@ -57,7 +58,7 @@ def test_no_operation_answers_a_server_error_or_leaves_its_document(case):
 
 
 def test_the_fuzzing_reached_every_operation():
-    """Runs after the fuzzing (same module): say how much it did, for the README."""
+    """Runs after the fuzzing (same module): say how much it did, for docs/testing-and-reliability.md."""
     operations = sum(1 for _ in schema.get_all_operations())
     print(f"\nschemathesis: {operations} operations, {CALLS['requests']} requests, "
           f"{len(SENT['requests'])} submissions and {len(SENT['updates'])} updates sent")

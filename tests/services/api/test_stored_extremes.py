@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.services.api.helpers import BASE, event_row, insert, request_row
 
-EXAMPLES = 150  # the README's Reliability section gives this count
+EXAMPLES = 150  # docs/testing-and-reliability.md (Reliability) gives this count
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)  # SQLite stores no lone surrogate
 MAYBE_TEXT = st.none() | TEXT

@@ -1,5 +1,6 @@
-"""The README's "Onboard your city" walk-through: the example mapping drafts a jurisdiction from NYC's day of 2018
-as if it were a new city, `jurisdiction check` passes it, and `replay --check` reads the export against it."""
+"""The "Onboard your city" walk-through (docs/replays-and-onboarding.md): the example mapping drafts a jurisdiction
+from NYC's day of 2018 as if it were a new city, `jurisdiction check` passes it, and `replay --check` reads the export
+against it."""
 
 import os
 import subprocess
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.skipif(not NYC_2018.exists(), reason="the shared NYC 31
 
 
 def test_the_example_mapping_drafts_a_city_that_checks_and_replay_check_reads(tmp_path, cli):
-    assert len(MAPPING.read_text().splitlines()) <= 22, "the README calls it a mapping of about 20 lines"
+    assert len(MAPPING.read_text().splitlines()) <= 22, "docs/replays-and-onboarding.md: a mapping of about 20 lines"
     out = tmp_path / "jurisdictions" / "newcity"
     code, printed, errors = cli("jurisdiction", "draft", NYC_2018, "--mapping", MAPPING, "--out", out,
                                 "--boundaries", f"borough={NYC_GEO / 'boroughs.geojson'}",
