@@ -30,6 +30,11 @@ STAGE = "notify"
 METRICS_PORT_OFFSET = 300  # /metrics on the web port + 300 (6366 by default)
 
 
+# A topic this process reads may be created after it starts (by the first worker): Apache Kafka then assigns
+# nothing until the client's metadata is refreshed, 5 minutes by default; every 5 s it joins within seconds.
+METADATA_MAX_AGE_MS = 5_000
+
+
 def outbox_path(settings: Settings) -> Path:
     return settings.notifications_file or settings.data_dir / "notifications" / "outbox.jsonl"
 
@@ -105,7 +110,7 @@ def run(settings: Settings) -> int:
     consumer = KafkaConsumer(topics.notifications, bootstrap_servers=settings.bootstrap_servers,
                              group_id=f"{settings.app_id}-notifier", auto_offset_reset="earliest",
                              enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
-                             heartbeat_interval_ms=1000)
+                             heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS)
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     port = stream_worker.claim_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("delivered", "skipped"))

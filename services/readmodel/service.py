@@ -247,7 +247,10 @@ def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:
     return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
                          group_id=f"{settings.app_id}-readmodel", auto_offset_reset="earliest",
                          enable_auto_commit=False, fetch_max_wait_ms=50, session_timeout_ms=6000,
-                         heartbeat_interval_ms=1000)
+                         heartbeat_interval_ms=1000,
+                         # its topics may be created after it starts (by the first worker): on Apache Kafka the
+                         # group is assigned nothing until metadata is refreshed, 5 minutes by default
+                         metadata_max_age_ms=5_000)
 
 
 def _catalog(settings: Settings) -> projection.Catalog | None:

@@ -107,7 +107,9 @@ class AgencyConsumer:
         self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
                                        enable_auto_commit=False, auto_offset_reset="earliest",
                                        fetch_max_wait_ms=100, session_timeout_ms=6000,
-                                       heartbeat_interval_ms=1000)
+                                       heartbeat_interval_ms=1000,
+                                       # an agency may start before its work topic exists: notice it in seconds
+                                       metadata_max_age_ms=5_000)
 
     def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
         """Yield each routed request once (by event id); commits what was handed over before each poll."""
