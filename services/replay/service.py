@@ -200,11 +200,14 @@ def _read_model_url(settings: Settings, read_model: bool | str, *, path: Path, r
 
 
 def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) -> None:
-    """Work topics for agencies the export names that the jurisdiction does not list (imports go to them)."""
+    """Work and escalation topics for agencies the export names that the jurisdiction does not list (imports go
+    to them; a cluster with automatic topic creation off would leave the workers waiting on a missing topic)."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     jurisdiction = jurisdictions[reader.mapping.jurisdiction_id]
     agencies = {reader.agency(e.row) for e in events if e.kind == "submission"} - set(jurisdiction.agency_names)
-    names = [topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in sorted(a for a in agencies if a)]
+    names = [name for a in sorted(a for a in agencies if a)
+             for name in (topics.work(jurisdiction_id=jurisdiction.id, agency=a),
+                          topics.escalations(jurisdiction_id=jurisdiction.id, agency=a))]
     if names:
         contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=names,
                                      partitions=settings.partitions, replication_factor=settings.replication_factor)
