@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.broker.exceptions import BrokerError
-from services.broker.service import child_process, free_port, refuse_taken_port, wait_for_port
+from services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
 from streams.settings import REPO_ROOT
 
 # The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
@@ -290,13 +290,7 @@ class ApacheKafka:
 
     def stop(self, *, timeout_s: float = 15.0) -> None:
         """Stop the node (SIGTERM: a controlled shutdown, then SIGKILL) and remove its folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout_s=timeout_s)
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -32,6 +32,18 @@ def child_process(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(args, preexec_fn=_die_with_parent, start_new_session=True, **kwargs)
 
 
+def terminate(process: subprocess.Popen | None, *, timeout_s: float) -> None:
+    """SIGTERM a child that still runs, then SIGKILL it if it has not ended within timeout_s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port the kernel says is free now."""
     with socket.socket() as probe:
@@ -87,14 +99,7 @@ class EmbeddedBroker:
 
     def stop(self, *, timeout_s: float = 5.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process, timeout_s=timeout_s)
 
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()

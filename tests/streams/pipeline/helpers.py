@@ -1,12 +1,24 @@
 """Reading every output topic of a test platform and grouping the events by request."""
 
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from services.sdk import consumer as sdk_consumer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 
 CODEC = contract_codec.from_settings(None)
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
+def pipeline(jurisdictions, *, codec=CODEC, changelog_topic: str | None = "state", topics=None):
+    """An intake Pipeline on an empty index, its clock and the index's at NOW."""
+    from streams.pipeline import index as pipeline_index
+    from streams.pipeline.stages import Pipeline
+
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
+    return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics or contract_topics.Topics(), index=index,
+                    changelog_topic=changelog_topic, clock=lambda: NOW)
 
 
 def output_topics(topics: contract_topics.Topics, agencies: list[str]) -> list[str]:

@@ -1,6 +1,6 @@
 """Imports of recorded history: what live intake refuses is routed with warnings, live intake stays strict."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -8,12 +8,12 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
+from tests.streams.pipeline import helpers
 
 TOPICS = contract_topics.Topics()
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+NOW = helpers.NOW
 CODEC = contract_codec.from_settings(None)
 
 
@@ -22,10 +22,8 @@ def jurisdictions():
     return jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)
 
 
-def _pipeline(jurisdictions) -> Pipeline:
-    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
-    return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index, changelog_topic=None,
-                    clock=lambda: NOW)
+def _pipeline(jurisdictions, codec=CODEC) -> Pipeline:
+    return helpers.pipeline(jurisdictions, codec=codec, changelog_topic=None, topics=TOPICS)
 
 
 def _submission(**changes) -> dict:

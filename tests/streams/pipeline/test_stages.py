@@ -1,6 +1,6 @@
 """A batch's routed records are encoded together at `finish`, with the same bytes and the same guarantees."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -9,12 +9,12 @@ from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
+from tests.streams.pipeline import helpers
 
 TOPICS = contract_topics.Topics()
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+NOW = helpers.NOW
 CODEC = contract_codec.from_settings(None)
 
 
@@ -24,9 +24,7 @@ def jurisdictions():
 
 
 def _pipeline(jurisdictions, codec=CODEC) -> Pipeline:
-    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
-    return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=TOPICS, index=index, changelog_topic="state",
-                    clock=lambda: NOW)
+    return helpers.pipeline(jurisdictions, codec=codec, changelog_topic="state", topics=TOPICS)
 
 
 def _inputs(count: int) -> list[tuple[bytes, bytes, tuple[str, int, int]]]:
