@@ -6,6 +6,7 @@ import faust
 from faust.stores import memory as memory_store
 
 from streams.kafka import patches as kafka_patches
+from streams.kafka import security as kafka_security
 from streams.observability import heap
 from streams.settings import Settings
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
+        broker_credentials=kafka_security.from_settings(settings).faust(),
         store="memory://",
         autodiscover=False,
         key_serializer="raw",

@@ -32,11 +32,60 @@ class Settings(BaseSettings):
                                       description="[CIVICFLOW_BROKER_HOST] host of the embedded broker (127.0.0.1).")
     embedded_broker_port: int = Field(default=9092, validation_alias="CIVICFLOW_BROKER_PORT",
                                       description="[CIVICFLOW_BROKER_PORT] port of the embedded broker (9092).")
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+        validation_alias="CIVICFLOW_KAFKA_SECURITY_PROTOCOL",
+        description="[CIVICFLOW_KAFKA_SECURITY_PROTOCOL] how every Kafka client of every process connects: "
+        "PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_mechanism: str = Field(
+        default="SCRAM-SHA-512", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+        validation_alias="CIVICFLOW_KAFKA_SASL_MECHANISM",
+        description="[CIVICFLOW_KAFKA_SASL_MECHANISM] SASL mechanism with SASL_*: PLAIN, SCRAM-SHA-256 or "
+        "SCRAM-SHA-512 (default).")
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias="CIVICFLOW_KAFKA_SASL_USERNAME",
+        description="[CIVICFLOW_KAFKA_SASL_USERNAME] the SASL user (the principal User:<name>); required with SASL_*.")
+    kafka_sasl_password: str | None = Field(
+        default=None, repr=False, validation_alias="CIVICFLOW_KAFKA_SASL_PASSWORD",
+        description="[CIVICFLOW_KAFKA_SASL_PASSWORD] the SASL password (unset: read from "
+        "CIVICFLOW_KAFKA_SASL_PASSWORD_FILE).")
+    kafka_sasl_password_file: Path | None = Field(
+        default=None, validation_alias="CIVICFLOW_KAFKA_SASL_PASSWORD_FILE",
+        description="[CIVICFLOW_KAFKA_SASL_PASSWORD_FILE] a file holding the SASL password (a mounted secret; one "
+        "trailing newline is ignored). Unset.")
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, validation_alias="CIVICFLOW_KAFKA_SSL_CA_FILE",
+        description="[CIVICFLOW_KAFKA_SSL_CA_FILE] PEM file of the CA(s) that signed the brokers' certificates, "
+        "with SSL/SASL_SSL (unset: the system's trusted CAs).")
+    kafka_ssl_cert_file: Path | None = Field(
+        default=None, validation_alias="CIVICFLOW_KAFKA_SSL_CERT_FILE",
+        description="[CIVICFLOW_KAFKA_SSL_CERT_FILE] PEM client certificate, for brokers that require TLS client "
+        "authentication (unset: none).")
+    kafka_ssl_key_file: Path | None = Field(
+        default=None, validation_alias="CIVICFLOW_KAFKA_SSL_KEY_FILE",
+        description="[CIVICFLOW_KAFKA_SSL_KEY_FILE] PEM private key of the client certificate (unset: in the "
+        "certificate file).")
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, validation_alias="CIVICFLOW_KAFKA_SSL_CHECK_HOSTNAME",
+        description="[CIVICFLOW_KAFKA_SSL_CHECK_HOSTNAME] whether a broker's certificate must name the host "
+        "connected to (true).")
     schema_registry_url: str | None = Field(
         default=None,
         description="[SCHEMA_REGISTRY_URL] Confluent-compatible Schema Registry. "
         "Unset: the schema ids pinned in schemas/registry.json.",
     )
+    schema_registry_basic_auth_user_info: str | None = Field(
+        default=None, repr=False, validation_alias="SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        description="[SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO] user:password for the registry's HTTP basic "
+        "authentication (unset: read from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO_FILE, else none).")
+    schema_registry_basic_auth_user_info_file: Path | None = Field(
+        default=None, validation_alias="SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO_FILE",
+        description="[SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO_FILE] a file holding user:password (a mounted secret). "
+        "Unset.")
+    schema_registry_ca_file: Path | None = Field(
+        default=None, validation_alias="SCHEMA_REGISTRY_CA_FILE",
+        description="[SCHEMA_REGISTRY_CA_FILE] PEM file of the CA that signed an https registry's certificate "
+        "(unset: the system's trusted CAs).")
     app_id: str = Field(default="civicflow", validation_alias="CIVICFLOW_APP_ID",
                         description="[CIVICFLOW_APP_ID] Faust app id and consumer group (civicflow). "
                         "Keep it stable: state topics and committed offsets belong to it.")

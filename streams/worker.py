@@ -10,6 +10,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.kafka import lag as kafka_lag
+from streams.kafka import security as kafka_security
 from streams.lifecycle import agents as lifecycle_agents
 from streams.lifecycle import processor as lifecycle_processor
 from streams.lifecycle.processor import LifecycleProcessor
@@ -33,7 +34,8 @@ def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
     """Create missing topics of this platform; returns those created."""
     specs = all_topic_specs(settings, jurisdictions)
     return contract_admin.ensure_topics(
-        bootstrap_servers=settings.bootstrap_servers, names=[s.name for s in specs],
+        bootstrap_servers=settings.bootstrap_servers, security=kafka_security.from_settings(settings),
+        names=[s.name for s in specs],
         partitions=settings.partitions, replication_factor=settings.replication_factor,
         compacted=frozenset(s.name for s in specs if s.compacted))
 
@@ -49,7 +51,7 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
     """The configured app with the intake and lifecycle agents and /metrics registered."""
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
+    codec = contract_codec.from_settings(settings)
     app = stream_app.create_app(settings, web_port=web_port)
 
     agents = set(settings.agents.split(","))
@@ -67,7 +69,8 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
         processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
                                        changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
         lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
-                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers)
+                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers,
+                                  security=kafka_security.from_settings(settings))
 
     @app.page("/metrics")
     async def metrics_page(web, request):
@@ -88,6 +91,7 @@ def run(settings: Settings) -> None:
              metrics=f"http://{settings.web_host}:{port}/metrics", topics_created=len(created))
     if settings.lag_interval_s:
         groups = [settings.app_id, f"{settings.app_id}-readmodel", f"{settings.app_id}-notifier"]
-        kafka_lag.LagMonitor(bootstrap_servers=settings.bootstrap_servers, groups=groups,
+        kafka_lag.LagMonitor(bootstrap_servers=settings.bootstrap_servers,
+                             security=kafka_security.from_settings(settings), groups=groups,
                              interval_s=settings.lag_interval_s).start()
     stream_app.run_worker(app, settings)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from services.sdk import progress as sdk_progress
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
 
 CACHE_S = 0.5  # a "yes" is good for this long: a burst of updates about unknown ids asks the broker once
@@ -19,11 +20,12 @@ def checker(settings: Settings) -> Callable[[], bool]:
     asked; the API then cannot know)."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     bootstrap = settings.bootstrap_servers
+    security = kafka_security.from_settings(settings)
     last_yes = [float("-inf")]
 
     def caught_up(group: str, names: list[str]) -> bool:
-        ends = sdk_progress.end_offsets(bootstrap_servers=bootstrap, topics=names)
-        done = sdk_progress.committed(bootstrap_servers=bootstrap, group=group)
+        ends = sdk_progress.end_offsets(bootstrap_servers=bootstrap, security=security, topics=names)
+        done = sdk_progress.committed(bootstrap_servers=bootstrap, security=security, group=group)
         return all(done.get(key, -1) >= end for key, end in ends.items() if end > 0)
 
     def complete() -> bool:

@@ -32,6 +32,7 @@ from services.api import progress as api_progress
 from services.api import observability as api_observability
 from services.api.endpoints import BASE, Open311
 from services.api.exceptions import ApiConfigError, ApiError
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -241,12 +242,15 @@ def run(settings: Settings) -> int:
         return 1
     engine = db.engine_for(settings.read_model_url)
     db.migrate(engine)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
+    codec = contract_codec.from_settings(settings)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    security = kafka_security.from_settings(settings)
     try:
-        producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+        producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
+                                   codec=codec,
                                    linger_ms=settings.producer_linger_ms)
-        update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+        update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
+                                         codec=codec,
                                          linger_ms=settings.producer_linger_ms)
     except KafkaError as error:
         log.error("api_not_started", reason=f"Kafka at {settings.bootstrap_servers}: {error}")

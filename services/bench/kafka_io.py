@@ -9,11 +9,13 @@ from kafka import KafkaProducer
 
 from services.sdk import consumer as sdk_consumer
 from services.sdk import progress as sdk_progress
+from streams.kafka import security as kafka_security
 
 
 def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> dict[int, int]:
     """Produce every (key, value) and wait for the acknowledgements; returns {partition: end offset}."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=262144, acks=1)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **kafka_security.PLAINTEXT.kafka_python(), linger_ms=5,
+                             batch_size=262144, acks=1)
     futures = [producer.send(topic, key=key, value=value) for key, value in items]
     producer.flush()
     ends: Counter = Counter()
@@ -26,13 +28,15 @@ def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes
 
 def wait_consumed(*, bootstrap: str, group: str, topic: str, ends: dict[int, int], timeout_s: float) -> None:
     """Block until the group's committed offsets reach `ends` on every partition of the topic."""
-    sdk_progress.wait_consumed(bootstrap_servers=bootstrap, group=group, timeout_s=timeout_s,
+    sdk_progress.wait_consumed(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, group=group,
+                               timeout_s=timeout_s,
                                ends={(topic, partition): end for partition, end in ends.items()})
 
 
 def read_all(*, bootstrap: str, topics: list[str], expected: int, timeout_s: float) -> list:
     """Every record of the topics from the beginning, once at least `expected` arrived and 1 s passed quietly."""
-    seen = sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=topics, timeout_s=timeout_s,
+    seen = sdk_consumer.read_until(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics,
+                                   timeout_s=timeout_s,
                                    until=lambda messages: len(messages) >= expected)
     if len(seen) < expected:
         raise RuntimeError(f"only {len(seen)} of {expected} records arrived on {topics} in {timeout_s} s")

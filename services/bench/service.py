@@ -34,7 +34,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.settings import Settings
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 ROUNDS = 3  # the machine's speed drifts between runs minutes apart: pairs run back to back, medians reported
 
 
@@ -85,7 +85,7 @@ def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, nam
     """Messages per second through a bare Faust agent forwarding raw bytes, same app settings."""
     settings = _settings(bootstrap, name, data_dir)
     source, target = f"{settings.topic_prefix}bench.passthrough_in", f"{settings.topic_prefix}bench.passthrough_out"
-    contract_admin.ensure_topics(bootstrap_servers=bootstrap, names=[source, target],
+    contract_admin.ensure_topics(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, names=[source, target],
                                  partitions=settings.partitions, replication_factor=1)
     ends = kafka_io.preload(bootstrap=bootstrap, topic=source, items=[(None, v) for v in values])
     process = _start(settings, ["services.bench.passthrough"], "faust-passthrough.log")
@@ -98,10 +98,12 @@ def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, nam
 
 
 async def _aiokafka_loop(bootstrap: str, source: str, target: str, count: int) -> None:
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"{source}-loop",
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, **kafka_security.PLAINTEXT.aiokafka(),
+                                group_id=f"{source}-loop",
                                 auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=20,
                                 session_timeout_ms=6000, heartbeat_interval_ms=1000)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=65536)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **kafka_security.PLAINTEXT.aiokafka(), linger_ms=5,
+                                max_batch_size=65536)
     await consumer.start()
     await producer.start()
     try:
@@ -120,7 +122,8 @@ async def _aiokafka_loop(bootstrap: str, source: str, target: str, count: int) -
 def aiokafka_throughput(bootstrap: str, values: list[bytes]) -> float:
     """Messages per second through a bare aiokafka consume-and-produce loop."""
     source, target = "aiokafka.passthrough_in", "aiokafka.passthrough_out"
-    contract_admin.ensure_topics(bootstrap_servers=bootstrap, names=[source, target], partitions=8,
+    contract_admin.ensure_topics(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, names=[source,
+                                 target], partitions=8,
                                  replication_factor=1)
     kafka_io.preload(bootstrap=bootstrap, topic=source, items=[(None, v) for v in values])
     asyncio.run(_aiokafka_loop(bootstrap, source, target, len(values)))
@@ -138,7 +141,8 @@ def latency(bootstrap: str, jurisdiction, records: list[dict], data_dir: Path, *
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     stream_worker.ensure_topics(settings, {jurisdiction.id: jurisdiction})
     process = _start(settings, ["services.cli", "worker"], "latency-worker.log")
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **kafka_security.PLAINTEXT.kafka_python(), linger_ms=0,
+                             acks=1)
     try:
         warm, *timed = _encoded(records)
         producer.send(topics.intake, key=warm[0], value=warm[1])

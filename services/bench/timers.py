@@ -45,7 +45,8 @@ def preload(*, settings: Settings, requests: int, due: int, due_from_ms: int, du
     """Write `requests` states to the lifecycle changelog; `due` of them fall due in the given window."""
     topic = contract_topics.Topics(prefix=settings.topic_prefix).changelog(app_id=settings.app_id,
                                                                            table="lifecycle_state")
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=1 << 20,
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, **kafka_security.PLAINTEXT.kafka_python(),
+                             linger_ms=20, batch_size=1 << 20,
                              acks=1, compression_type=None)
     step = max(1, requests // max(due, 1))
     for n in range(requests):
@@ -102,8 +103,9 @@ def _wait_for_rebuild(log_path: Path, *, timeout_s: float) -> dict:
 
 def _lateness(settings: Settings, *, after_ms: int) -> list[float]:
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(None)
-    messages = sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, topics=[topics.lifecycle],
+    codec = contract_codec.from_url(None)
+    messages = sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers,
+                                       security=kafka_security.PLAINTEXT, topics=[topics.lifecycle],
                                        until=lambda seen: True, timeout_s=60, settle_s=3)
     out = []
     for message in messages:

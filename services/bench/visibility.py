@@ -47,7 +47,7 @@ def main(*, bootstrap: str, data_dir: Path, samples: int = 25) -> dict:
     (data_dir / "visibility.sqlite3").unlink(missing_ok=True)
     jurisdiction = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)["nyc"]
     stream_worker.ensure_topics(settings, {"nyc": jurisdiction})
-    topics, codec = contract_topics.Topics(prefix=settings.topic_prefix), contract_codec.from_settings(None)
+    topics, codec = contract_topics.Topics(prefix=settings.topic_prefix), contract_codec.from_url(None)
     processes = [launcher.start_worker(settings, web_port=broker_service.free_port(),
                                        log_path=settings.data_dir / "worker.log")]
     processes += [launcher.start_process([sys.executable, "-m", "services.cli", name],
@@ -55,10 +55,11 @@ def main(*, bootstrap: str, data_dir: Path, samples: int = 25) -> dict:
                                                                  CIVICFLOW_WEB_PORT=str(broker_service.free_port())),
                                          log_path=settings.data_dir / f"{name}.log") for name in ("projection", "api")]
     stop, base = threading.Event(), f"http://127.0.0.1:{api_port}/open311/v2"
-    producer = RequestProducer(bootstrap_servers=bootstrap, topics=topics, codec=codec)
+    producer = RequestProducer(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics,
+                               codec=codec)
     feed = threading.Thread(target=DemoFeed(producer=producer, jurisdiction=jurisdiction, rate=5.0, seed=1).run,
                             kwargs={"stop": stop}, daemon=True)
-    updates = UpdateProducer(bootstrap_servers=bootstrap, topics=topics, codec=codec)
+    updates = UpdateProducer(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics, codec=codec)
     waits, seen = [], set()
     try:
         feed.start()

@@ -16,6 +16,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.exceptions import CivicflowError
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.observability import logs
 
 
@@ -74,8 +75,9 @@ def submit(args, settings) -> int:
     what became of the request (routed with its agency, or refused with its reasons); exit 1 when any was refused
     or could not be sent, 3 when any had no answer within --timeout."""
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
-    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
-                               codec=_codec(settings), default_jurisdiction=args.jurisdiction)
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=_security(settings),
+                               topics=_topics(settings), codec=_codec(settings),
+                               default_jurisdiction=args.jurisdiction)
     watcher = _watcher(settings) if args.wait else None
     pending, failures = [], 0
     with source, producer:
@@ -114,8 +116,9 @@ def update(args, settings) -> int:
     answer within --timeout."""
     at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else None
     watcher = _watcher(settings) if args.wait else None
-    with UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
-                        codec=_codec(settings), jurisdiction_id=args.jurisdiction) as producer:
+    with UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=_security(settings),
+                        topics=_topics(settings), codec=_codec(settings),
+                        jurisdiction_id=args.jurisdiction) as producer:
         try:
             update_id, future = producer.send(request_id=args.request_id, status=args.status, agency=args.agency,
                                               note=args.note, to_agency=args.to_agency,
@@ -137,8 +140,8 @@ def update(args, settings) -> int:
 def _watcher(settings):
     """Opened before anything is sent, so that no answer is missed."""
     from services.sdk.outcomes import OutcomeWatcher
-    return OutcomeWatcher(bootstrap_servers=settings.bootstrap_servers, topics=_topics(settings),
-                          codec=_codec(settings))
+    return OutcomeWatcher(bootstrap_servers=settings.bootstrap_servers, security=_security(settings),
+                          topics=_topics(settings), codec=_codec(settings))
 
 
 def _exit_code(lines: list[dict], failures: int) -> int:
@@ -151,8 +154,8 @@ def _exit_code(lines: list[dict], failures: int) -> int:
 def tail(args, settings) -> int:
     """Decode a topic and print one JSON object per event."""
     name = args.topic if args.topic.startswith(settings.topic_prefix) else settings.topic_prefix + args.topic
-    reader = TopicReader(bootstrap_servers=settings.bootstrap_servers, topic=name, codec=_codec(settings),
-                         from_beginning=args.from_beginning)
+    reader = TopicReader(bootstrap_servers=settings.bootstrap_servers, security=_security(settings), topic=name,
+                         codec=_codec(settings), from_beginning=args.from_beginning)
     try:
         for delivered in reader.read(idle_timeout_s=args.timeout, max_records=args.max):
             if delivered.record is not None:
@@ -270,4 +273,8 @@ def _topics(settings) -> contract_topics.Topics:
 
 
 def _codec(settings) -> contract_codec.Codec:
-    return contract_codec.from_settings(settings.schema_registry_url)
+    return contract_codec.from_settings(settings)
+
+
+def _security(settings) -> kafka_security.ClientSecurity:
+    return kafka_security.from_settings(settings)

@@ -31,6 +31,7 @@ from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.observability import logs
 from streams.settings import Settings
 
@@ -211,15 +212,18 @@ def _fresh_read_model(settings: Settings) -> None:
 
 def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics_url) -> None:
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
-    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec)
+    codec = contract_codec.from_settings(settings)
+    security = kafka_security.from_settings(settings)
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
+                               codec=codec)
     feed = DemoFeed(producer=producer, jurisdiction=jurisdiction, rate=rate)
-    updates = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
+    updates = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
+                             codec=codec,
                              jurisdiction_id=jurisdiction.id)
     work = KafkaConsumer(*[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
                          bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
                          auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
-                         heartbeat_interval_ms=1000)
+                         heartbeat_interval_ms=1000, **security.kafka_python())
     agencies = DemoAgencies(consumer=work, updates=updates)
     threads = [threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True),
                threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]

@@ -21,6 +21,7 @@ from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.notifications import templates as notifications_templates
 from streams.observability import logs, metrics
 from streams.settings import Settings
@@ -104,13 +105,14 @@ def run(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
+    codec = contract_codec.from_settings(settings)
     path = outbox_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     consumer = KafkaConsumer(topics.notifications, bootstrap_servers=settings.bootstrap_servers,
                              group_id=f"{settings.app_id}-notifier", auto_offset_reset="earliest",
                              enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
-                             heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS)
+                             heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
+                             **kafka_security.from_settings(settings).kafka_python())
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     port = stream_worker.claim_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("delivered", "skipped"))

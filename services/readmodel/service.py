@@ -31,6 +31,7 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
+from streams.kafka import security as kafka_security
 from streams.observability import logs, metrics
 from streams.observability.ports import claim_port
 from streams.settings import Settings
@@ -250,7 +251,7 @@ def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:
                          heartbeat_interval_ms=1000,
                          # its topics may be created after it starts (by the first worker): on Apache Kafka the
                          # group is assigned nothing until metadata is refreshed, 5 minutes by default
-                         metadata_max_age_ms=5_000)
+                         metadata_max_age_ms=5_000, **kafka_security.from_settings(settings).kafka_python())
 
 
 def _catalog(settings: Settings) -> projection.Catalog | None:
@@ -273,7 +274,7 @@ def run(settings: Settings, *, port: int | None = None, stop: threading.Event | 
     db.migrate(engine)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     kinds = {topics.routed: "routed", topics.rejected: "rejected", topics.lifecycle: "lifecycle"}
-    projector = Projector(engine=engine, codec=contract_codec.from_settings(settings.schema_registry_url),
+    projector = Projector(engine=engine, codec=contract_codec.from_settings(settings),
                           kinds=kinds, catalog=_catalog(settings))
     metrics_port = claim_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("applied", "duplicate"))

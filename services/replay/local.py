@@ -64,7 +64,7 @@ class LocalEngine:
     """The intake pipeline and the lifecycle processor of one jurisdiction set, fed events in time order."""
 
     def __init__(self, *, settings, jurisdictions, codec: contract_codec.Codec | None = None) -> None:
-        self.codec = codec or contract_codec.from_settings(settings.schema_registry_url)
+        self.codec = codec or contract_codec.from_settings(settings)
         self.topics = contract_topics.Topics(prefix="local.")
         self.partitions = settings.partitions
         index = pipeline_index.IntakeIndex({}, idempotency_window_ms=settings.idempotency_window_s * 1000)

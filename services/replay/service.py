@@ -39,6 +39,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
 
 
@@ -209,16 +210,18 @@ def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) 
              for name in (topics.work(jurisdiction_id=jurisdiction.id, agency=a),
                           topics.escalations(jurisdiction_id=jurisdiction.id, agency=a))]
     if names:
-        contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=names,
+        contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers,
+                                     security=kafka_security.from_settings(settings), names=names,
                                      partitions=settings.partitions, replication_factor=settings.replication_factor)
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
     """Produce the events in order, wait for intake, then tell every partition the data has ended."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
+    codec = contract_codec.from_settings(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
-                             acks=1, max_request_size=10 * 1024 * 1024)
+                             acks=1, max_request_size=10 * 1024 * 1024,
+                             **kafka_security.from_settings(settings).kafka_python())
     bar = tqdm(total=len(events), unit="event", desc="replay", disable=not progress, file=sys.stderr)
     for event in events:
         if event.kind == "submission":
@@ -253,15 +256,16 @@ def _update_fields(update: dict) -> dict:
 
 
 def _wait(settings: Settings, topics: list[str]) -> None:
-    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=topics)
-    sdk_progress.wait_consumed(bootstrap_servers=settings.bootstrap_servers, group=settings.app_id, ends=ends,
-                               timeout_s=3600)
+    security = kafka_security.from_settings(settings)
+    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics)
+    sdk_progress.wait_consumed(bootstrap_servers=settings.bootstrap_servers, security=security, group=settings.app_id,
+                               ends=ends, timeout_s=3600)
 
 
 def _collect(settings: Settings) -> replay_local.Records:
     """The routed, rejected and lifecycle records the replay's workers wrote, in partition and offset order."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    codec = contract_codec.from_settings(settings.schema_registry_url)
+    codec = contract_codec.from_settings(settings)
     return replay_local.Records(routed=_read(settings, topics.routed, codec, contract_schemas.ROUTED),
                                 rejected=_read(settings, topics.rejected, codec, contract_schemas.REJECTED),
                                 lifecycle=_read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE))
@@ -282,9 +286,10 @@ def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> 
 
 
 def _read(settings: Settings, topic: str, codec, subject: str) -> list[dict]:
-    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=[topic])
+    security = kafka_security.from_settings(settings)
+    ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, security=security, topics=[topic])
     total = sum(ends.values())
-    messages = sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, topics=[topic],
+    messages = sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, security=security, topics=[topic],
                                        until=lambda seen: len(seen) >= total, timeout_s=600, settle_s=0)
     messages.sort(key=lambda m: (m.partition, m.offset))
     return [codec.decode(subject, m.value) for m in messages]

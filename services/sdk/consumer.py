@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from services.sdk.dedupe import SeenEvents
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
+from streams.kafka import security as kafka_security
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,13 @@ def _decode(codec: contract_codec.Codec, message) -> Delivered:
                      error, None if record is not None else message.value)
 
 
-def read_until(*, bootstrap_servers: str, topics: list[str], until, timeout_s: float, settle_s: float = 1.0) -> list:
+def read_until(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, topics: list[str], until,
+               timeout_s: float,
+               settle_s: float = 1.0) -> list:
     """Raw messages of the topics from the beginning, once `until(messages)` holds and nothing new came for
     settle_s (or when timeout_s has passed). No consumer group: for tests, benchmarks and operators' scripts."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20,
-                             max_partition_fetch_bytes=8 * 1024 * 1024)
+                             max_partition_fetch_bytes=8 * 1024 * 1024, **security.kafka_python())
     consumer.assign([TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())])
     consumer.seek_to_beginning()
     seen, deadline, last_new = [], time.monotonic() + timeout_s, time.monotonic()
@@ -58,13 +61,14 @@ def read_until(*, bootstrap_servers: str, topics: list[str], until, timeout_s: f
 class TopicReader:
     """Reads a topic from the beginning (or from now), without a consumer group, decoding each record."""
 
-    def __init__(self, *, bootstrap_servers: str, topic: str, codec: contract_codec.Codec,
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topic: str,
+                 codec: contract_codec.Codec,
                  from_beginning: bool = True) -> None:
         self.codec = codec
         self.started_ms = int(time.time() * 1000)
         self.from_beginning = from_beginning
         self._consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-                                       fetch_max_wait_ms=50, consumer_timeout_ms=100)
+                                       fetch_max_wait_ms=50, consumer_timeout_ms=100, **security.kafka_python())
         partitions = self._consumer.partitions_for_topic(topic) or set()
         self._consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
         if from_beginning:
@@ -97,8 +101,9 @@ class TopicReader:
 class AgencyConsumer:
     """An agency's view of its work topic: each request handed over once, offsets committed after handling."""
 
-    def __init__(self, *, bootstrap_servers: str, topic: str, group_id: str, codec: contract_codec.Codec,
-                 seen: SeenEvents | None = None, updates=None, agency: str | None = None) -> None:
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topic: str, group_id: str,
+                 codec: contract_codec.Codec, seen: SeenEvents | None = None, updates=None,
+                 agency: str | None = None) -> None:
         self.codec = codec
         self.seen = seen or SeenEvents()
         self.updates = updates   # an UpdateProducer, for acknowledge()
@@ -109,7 +114,7 @@ class AgencyConsumer:
                                        fetch_max_wait_ms=100, session_timeout_ms=6000,
                                        heartbeat_interval_ms=1000,
                                        # an agency may start before its work topic exists: notice it in seconds
-                                       metadata_max_age_ms=5_000)
+                                       metadata_max_age_ms=5_000, **security.kafka_python())
 
     def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
         """Yield each routed request once (by event id); commits what was handed over before each poll."""

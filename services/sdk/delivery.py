@@ -6,12 +6,14 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from services.sdk.exceptions import DeliveryError
+from streams.kafka import security as kafka_security
 
 
-def producer(*, bootstrap_servers: str, linger_ms: int = 5) -> KafkaProducer:
+def producer(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, linger_ms: int = 5) -> KafkaProducer:
     """Idempotent (a retried batch is written once), all replicas acknowledge, retries on transient errors."""
     return KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, retries=5,
-                         linger_ms=linger_ms, batch_size=65536, max_request_size=10 * 1024 * 1024)
+                         linger_ms=linger_ms, batch_size=65536, max_request_size=10 * 1024 * 1024,
+                         **security.kafka_python())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
+from streams.kafka import security as kafka_security
 
 ROUTED, TRIAGE, DUPLICATE, REFUSED, ACCEPTED, PENDING = ("routed", "triage", "duplicate", "refused", "accepted",
                                                          "pending")
@@ -17,13 +18,14 @@ ROUTED, TRIAGE, DUPLICATE, REFUSED, ACCEPTED, PENDING = ("routed", "triage", "du
 class OutcomeWatcher:
     """Reads the answer topics from their ends as they were when it was opened, without a consumer group."""
 
-    def __init__(self, *, bootstrap_servers: str, topics, codec) -> None:
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topics, codec) -> None:
         self.topics = topics
         self.codec = codec
         self._subjects = {topics.routed: contract_schemas.ROUTED, topics.rejected: contract_schemas.REJECTED,
                           topics.lifecycle: contract_schemas.LIFECYCLE}
         self._consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-                                       fetch_max_wait_ms=50, client_id="civicflow-outcomes")
+                                       fetch_max_wait_ms=50, client_id="civicflow-outcomes",
+                                       **security.kafka_python())
         parts = [TopicPartition(t, p) for t in self._subjects for p in (self._consumer.partitions_for_topic(t) or ())]
         self._consumer.assign(parts)
         self._consumer.seek_to_end()

@@ -5,17 +5,20 @@ from services.sdk import requests as sdk_requests
 from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 
 
 class RequestProducer:
     """Encodes requests in the wire format and produces them, keyed by jurisdiction and service."""
 
-    def __init__(self, *, bootstrap_servers: str, topics: contract_topics.Topics, codec: contract_codec.Codec,
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity,
+                 topics: contract_topics.Topics, codec: contract_codec.Codec,
                  default_jurisdiction: str | None = None, linger_ms: int = 5) -> None:
         self.topics = topics
         self.codec = codec
         self.default_jurisdiction = default_jurisdiction
-        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, linger_ms=linger_ms)
+        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, security=security,
+                                               linger_ms=linger_ms)
 
     def submit(self, request: dict) -> tuple[str, sdk_delivery.Pending]:
         """Send one request (dict as frontends write it); returns its request id and a Pending whose get()

@@ -3,17 +3,19 @@
 import time
 
 from streams.kafka import offsets as kafka_offsets
+from streams.kafka import security as kafka_security
 
 committed = kafka_offsets.committed
 end_offsets = kafka_offsets.end_offsets
 
 
-def wait_consumed(*, bootstrap_servers: str, group: str, ends: dict[tuple[str, int], int], timeout_s: float,
+def wait_consumed(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, group: str,
+                  ends: dict[tuple[str, int], int], timeout_s: float,
                   interval_s: float = 0.5) -> None:
     """Block until the group has committed at least `ends` on every listed partition."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        done = committed(bootstrap_servers=bootstrap_servers, group=group)
+        done = committed(bootstrap_servers=bootstrap_servers, security=security, group=group)
         if all(done.get(key, -1) >= end for key, end in ends.items() if end > 0):
             return
         time.sleep(interval_s)

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from services.sdk import delivery as sdk_delivery
 from services.sdk.exceptions import SubmissionError
 from streams.contracts import schemas as contract_schemas
+from streams.kafka import security as kafka_security
 from streams.pipeline import ids
 
 STATUSES = ("acknowledged", "in_progress", "on_hold", "resolved", "closed", "reopened", "transferred", "duplicate")
@@ -38,12 +39,14 @@ def update_record(*, request_id: str, status: str, agency: str, jurisdiction_id:
 class UpdateProducer:
     """Sends StatusUpdate records to the updates topic, keyed by request id (idempotent retries by update id)."""
 
-    def __init__(self, *, bootstrap_servers: str, topics, codec, jurisdiction_id: str = "nyc",
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topics, codec,
+                 jurisdiction_id: str = "nyc",
                  linger_ms: int = 5) -> None:
         self.topics = topics
         self.codec = codec
         self.jurisdiction_id = jurisdiction_id
-        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, linger_ms=linger_ms)
+        self._producer = sdk_delivery.producer(bootstrap_servers=bootstrap_servers, security=security,
+                                               linger_ms=linger_ms)
 
     def send(self, *, request_id: str, status: str, agency: str, **fields) -> tuple[str, "sdk_delivery.Pending"]:
         """Send one update; returns its update id and a Pending whose get() returns the Receipt (DeliveryError

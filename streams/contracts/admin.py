@@ -4,11 +4,15 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streams.kafka import security as kafka_security
 
-def ensure_topics(*, bootstrap_servers: str, names: list[str], partitions: int, replication_factor: int,
+
+def ensure_topics(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, names: list[str],
+                  partitions: int, replication_factor: int,
                   compacted: frozenset[str] = frozenset()) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-admin",
+                             **security.kafka_python())
     try:
         existing = set(admin.list_topics())
         created = []

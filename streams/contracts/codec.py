@@ -112,6 +112,11 @@ class Codec:
         return self._pairs[key]
 
 
-def from_settings(schema_registry_url: str | None) -> Codec:
-    """A codec on the configured registry."""
-    return Codec(registry=contract_registry.from_settings(schema_registry_url))
+def from_url(schema_registry_url: str | None) -> Codec:
+    """A codec on the registry at that URL (no authentication), or on the pinned ids without one."""
+    return Codec(registry=contract_registry.from_url(schema_registry_url))
+
+
+def from_settings(settings) -> Codec:
+    """A codec on the settings' registry: its URL, basic auth and CA file (streams/settings.py)."""
+    return Codec(registry=contract_registry.from_settings(settings))

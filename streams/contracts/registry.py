@@ -1,13 +1,18 @@
-"""Where schema ids come from: ids pinned in schemas/registry.json, or a Confluent Schema Registry."""
+"""Where schema ids come from: ids pinned in schemas/registry.json, or a Confluent Schema Registry (over http or
+https, with HTTP basic authentication when SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or its _FILE is set)."""
 
+import base64
 import json
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from streams.contracts import exceptions
 from streams.contracts import schemas as contract_schemas
+from streams.kafka import security as kafka_security
 
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -58,6 +63,8 @@ class HttpRegistry:
 
     url: str
     timeout_s: float = 5.0
+    user_info: str | None = field(default=None, repr=False)  # "user:password" for HTTP basic authentication
+    ca_file: Path | None = None  # the CA of an https registry (None: the system's CAs)
     _ids: dict[str, int] = field(default_factory=dict)
     _schemas: dict[int, dict] = field(default_factory=dict)
 
@@ -85,10 +92,13 @@ class HttpRegistry:
 
     def _call(self, method: str, path: str, body: dict | None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method,
-                                         headers={"Content-Type": _CONTENT_TYPE, "Accept": _CONTENT_TYPE})
+        headers = {"Content-Type": _CONTENT_TYPE, "Accept": _CONTENT_TYPE}
+        if self.user_info:
+            headers["Authorization"] = "Basic " + base64.b64encode(self.user_info.encode()).decode()
+        request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method, headers=headers)
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout_s, context=context) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError:
             raise  # the caller tells "no such schema" (404) from a failing registry
@@ -96,8 +106,25 @@ class HttpRegistry:
             raise exceptions.RegistryError(f"{method} {path}: {error}") from None
 
 
-def from_settings(schema_registry_url: str | None) -> Registry:
-    """The HTTP registry when a URL is configured, else the pinned ids."""
-    if schema_registry_url:
-        return HttpRegistry(url=schema_registry_url)
+def from_url(url: str | None, *, user_info: str | None = None, ca_file: Path | None = None) -> Registry:
+    """The HTTP registry at `url` (with basic auth and a CA file if given), else the pinned ids."""
+    if url:
+        return HttpRegistry(url=url, user_info=user_info, ca_file=ca_file)
     return PinnedRegistry.from_repository()
+
+
+def from_settings(settings) -> Registry:
+    """The registry of the settings: SCHEMA_REGISTRY_URL with its basic auth and CA file, else the pinned ids.
+    Raises SecurityConfigError (one line) for user info without a colon or a CA file that does not exist."""
+    user_info = kafka_security.read_secret(settings.schema_registry_basic_auth_user_info,
+                                           settings.schema_registry_basic_auth_user_info_file,
+                                           variable="SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO")
+    if user_info is not None and ":" not in user_info:
+        raise kafka_security.SecurityConfigError("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: expected user:password")
+    ca_file = settings.schema_registry_ca_file
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise kafka_security.SecurityConfigError(f"SCHEMA_REGISTRY_CA_FILE={ca_file}: no such file")
+    if (user_info or ca_file) and not settings.schema_registry_url:
+        raise kafka_security.SecurityConfigError("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_CA_FILE "
+                                                 "is set without SCHEMA_REGISTRY_URL")
+    return from_url(settings.schema_registry_url, user_info=user_info, ca_file=ca_file)

@@ -16,6 +16,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from streams import settings as stream_settings
+from streams.kafka import security as kafka_security
 
 _embedded: bool | None = None
 
@@ -31,15 +32,15 @@ def on_embedded_broker() -> bool:
     return stream_settings.get().on_embedded_broker if _embedded is None else _embedded
 
 
-def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int], int],
-                     timeout_s: float = 5.0) -> dict[tuple[str, int], int]:
+def true_end_offsets(*, bootstrap_servers: str, security: kafka_security.ClientSecurity,
+                     reported: Mapping[tuple[str, int], int], timeout_s: float = 5.0) -> dict[tuple[str, int], int]:
     """{(topic, partition): end offset}, corrected by reading the newest batch of every non-empty partition."""
     ends = dict(reported)
     pending = {TopicPartition(topic, partition): end for (topic, partition), end in reported.items() if end > 0}
     if not pending:
         return ends
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50,
-                             client_id="civicflow-end-offsets")
+                             client_id="civicflow-end-offsets", **security.kafka_python())
     try:
         consumer.assign(list(pending))
         for tp, end in pending.items():
@@ -55,7 +56,8 @@ def true_end_offsets(*, bootstrap_servers: str, reported: Mapping[tuple[str, int
     return ends
 
 
-def committed(*, bootstrap_servers: str, group: str, timeout_s: float = 15.0) -> dict[tuple[str, int], int]:
+def committed(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, group: str,
+              timeout_s: float = 15.0) -> dict[tuple[str, int], int]:
     """{(topic, partition): committed offset} of a consumer group.
 
     Both brokers, needed on Apache Kafka: its group coordinator answers COORDINATOR_NOT_AVAILABLE (or LOAD_IN_PROGRESS)
@@ -63,7 +65,8 @@ def committed(*, bootstrap_servers: str, group: str, timeout_s: float = 15.0) ->
     raises those retriable errors, so they are retried here until timeout_s.
     """
     deadline = time.monotonic() + timeout_s
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets",
+                             **security.kafka_python())
     try:
         while True:
             try:
@@ -78,9 +81,11 @@ def committed(*, bootstrap_servers: str, group: str, timeout_s: float = 15.0) ->
     return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
 
 
-def end_offsets(*, bootstrap_servers: str, topics: list[str]) -> dict[tuple[str, int], int]:
+def end_offsets(*, bootstrap_servers: str, security: kafka_security.ClientSecurity,
+                topics: list[str]) -> dict[tuple[str, int], int]:
     """The true end offset of every partition of the topics (corrected on the embedded broker only)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="civicflow-offsets",
+                             **security.kafka_python())
     try:
         parts = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         reported = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(parts).items()}
@@ -88,4 +93,4 @@ def end_offsets(*, bootstrap_servers: str, topics: list[str]) -> dict[tuple[str,
         consumer.close()
     if not on_embedded_broker():
         return reported
-    return true_end_offsets(bootstrap_servers=bootstrap_servers, reported=reported)
+    return true_end_offsets(bootstrap_servers=bootstrap_servers, security=security, reported=reported)

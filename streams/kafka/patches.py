@@ -13,6 +13,7 @@ from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.kafka import offsets as kafka_offsets
+from streams.kafka import security as kafka_security
 
 _thread = faust_aiokafka.AIOKafkaConsumerThread
 _consumer = faust_consumer.Consumer
@@ -25,7 +26,7 @@ def apply(settings) -> None:
     else:
         _restore(_thread, "_create_worker_consumer")
     if settings.on_embedded_broker:
-        correct_highwaters(settings.bootstrap_servers)
+        correct_highwaters(settings.bootstrap_servers, security=kafka_security.from_settings(settings))
     else:
         _restore(_thread, "_highwaters")
     seek_uncommitted_by_reset_policy()
@@ -63,7 +64,7 @@ def set_fetch_wait(max_wait_ms: int) -> None:
     _thread._create_worker_consumer = create
 
 
-def correct_highwaters(bootstrap_servers: str) -> None:
+def correct_highwaters(bootstrap_servers: str, *, security: kafka_security.ClientSecurity) -> None:
     """Embedded broker only: table recovery reads changelogs up to their end offsets, which that broker reports
     too early (the base offset of the newest batch + 1): make those the true ends (see kafka.offsets). Apache Kafka
     reports true ends; there the extra read per changelog partition is not made."""
@@ -72,7 +73,7 @@ def correct_highwaters(bootstrap_servers: str) -> None:
     async def highwaters(self, partitions):
         reported = await original(self, partitions)
         corrected = await asyncio.to_thread(
-            kafka_offsets.true_end_offsets, bootstrap_servers=bootstrap_servers,
+            kafka_offsets.true_end_offsets, bootstrap_servers=bootstrap_servers, security=security,
             reported={(tp.topic, tp.partition): end for tp, end in reported.items() if end is not None})
         return {tp: corrected.get((tp.topic, tp.partition), end) for tp, end in reported.items()}
 

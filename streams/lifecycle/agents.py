@@ -22,6 +22,7 @@ from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
+from streams.kafka import security as kafka_security
 from streams.observability import heap, logs, metrics
 from streams.pipeline import records as pipeline_records
 from streams.pipeline.models import Emit
@@ -33,7 +34,7 @@ log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog_topic: str, tick_s: float,
-             bootstrap_servers: str | None, sink=None):
+             bootstrap_servers: str | None, security: kafka_security.ClientSecurity, sink=None):
     """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
     in-memory data. `sink` receives what is sent: the app's producer unless a test gives its own."""
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer=lifecycle_codec.NAME, internal=True,
@@ -43,7 +44,8 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     processor.store = stream_app.table_dict(table)
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
-    archive = RoutedArchive(bootstrap_servers=bootstrap_servers, topic=topics.routed) if bootstrap_servers else None
+    archive = (RoutedArchive(bootstrap_servers=bootstrap_servers, security=security, topic=topics.routed)
+               if bootstrap_servers else None)
     handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive)
 
     metrics.zero(AGENT, outcomes=("opened", "transition", "parked", "notification", "rejected", "dead_lettered"),

@@ -6,14 +6,17 @@ forward from the offset until the request's own record appears.
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.kafka import security as kafka_security
+
 SCAN_LIMIT = 2000  # records read past the offset before giving up
 
 
 class RoutedArchive:
     """One consumer without a group, assigned to one partition at a time."""
 
-    def __init__(self, *, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topic: str) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.topic = topic
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -43,6 +46,7 @@ class RoutedArchive:
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                              fetch_max_wait_ms=50, client_id="civicflow-routed-archive")
+                                              fetch_max_wait_ms=50, client_id="civicflow-routed-archive",
+                                              **self.security.aiokafka())
             await self._consumer.start()
         return self._consumer

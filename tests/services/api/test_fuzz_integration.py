@@ -30,6 +30,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.integration
 SUBMISSIONS = 300
 UPDATES = 200
 BASE = "/open311/v2"
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 
 TEXT = st.text(max_size=60)  # any code point: controls, NUL, surrogates are refused or kept as they must be
 NUMBERS = st.sampled_from(["90", "-90", "180", "-180", "90.0000001", "-180.5", "0", "-0", "nan", "NaN", "inf",
@@ -124,7 +125,8 @@ def _decisions(bootstrap: str, topics) -> tuple[dict[str, set], dict[str, set]]:
     """(request id → intake decisions' event ids, update id → lifecycle decisions' event ids)."""
     requests, updates = defaultdict(set), defaultdict(set)
     names = [topics.routed, topics.rejected, topics.lifecycle]
-    for message in sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=names, until=lambda seen: True,
+    for message in sdk_consumer.read_until(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT,
+                                           topics=names, until=lambda seen: True,
                                            timeout_s=20, settle_s=1.0):
         subject = {topics.routed: contract_schemas.ROUTED, topics.rejected: contract_schemas.REJECTED,
                    topics.lifecycle: contract_schemas.LIFECYCLE}[message.topic]
@@ -151,8 +153,10 @@ def test_fuzzed_submissions_and_updates_through_the_real_api_and_intake(platform
     engine = db.engine_for(settings.read_model_url)
     db.migrate(engine)
     sent_requests, sent_updates = [], []
-    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=CODEC)
-    update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=CODEC)
+    producer = RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                               topics=topics, codec=CODEC)
+    update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                                     topics=topics, codec=CODEC)
 
     def submit(record):
         producer.send_record(record).get(timeout=10)

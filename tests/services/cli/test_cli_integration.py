@@ -11,6 +11,7 @@ from services.sdk.producer import RequestProducer
 from streams.contracts import admin as contract_admin
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,8 @@ def civicflow(settings, *args, stdin: str | None = None) -> subprocess.Completed
 def settings(platform_settings):
     settings = platform_settings()
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=[topics.intake],
+    contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                                 names=[topics.intake],
                                  partitions=settings.partitions, replication_factor=1)
     return settings
 
@@ -58,8 +60,8 @@ def test_submit_prints_a_request_id_per_line_and_tail_decodes_them(settings, tmp
 
 def test_tail_shows_undecodable_bytes_instead_of_crashing(settings):
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    with RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics,
-                         codec=contract_codec.from_settings(None)) as producer:
+    with RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=contract_codec.from_url(None)) as producer:
         producer.send_raw(key=b"k", value=b"garbage").get(timeout=10)
     tailed = civicflow(settings, "tail", "requests.submitted", "--from-beginning", "--max", "1", "--timeout", "5")
     [record] = [json.loads(line) for line in tailed.stdout.splitlines()]

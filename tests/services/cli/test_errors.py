@@ -50,3 +50,13 @@ def test_version_names_the_installed_distribution():
 
     done = civicflow("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"civicflow {metadata.version('civicflow')}"
+
+
+@pytest.mark.parametrize("command", [["worker"], ["submit", "-"], ["tail", "requests.routed"], ["notifier"]])
+def test_kafka_security_that_cannot_work_is_one_line_naming_the_variable(tmp_path, command):
+    done = civicflow(*command, env={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "CIVICFLOW_DATA_DIR": str(tmp_path),
+                                    "CIVICFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                                    "CIVICFLOW_KAFKA_SASL_PASSWORD": "x"})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "needs CIVICFLOW_KAFKA_SASL_USERNAME" in done.stderr.strip().splitlines()[-1]

@@ -15,7 +15,7 @@ from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 
 
 @pytest.fixture(scope="module")

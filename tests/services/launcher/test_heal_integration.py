@@ -24,11 +24,12 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 TOPICS = contract_topics.Topics()
 
 
@@ -38,7 +39,8 @@ def _listening(port: int) -> bool:
 
 
 def _read(bootstrap: str, names: list[str]) -> list:
-    return sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=names, until=lambda seen: True,
+    return sdk_consumer.read_until(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=names,
+                                   until=lambda seen: True,
                                    timeout_s=15, settle_s=1.0)
 
 

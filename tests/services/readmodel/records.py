@@ -7,7 +7,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.pipeline import ids
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 JURISDICTION = "nyc"
 

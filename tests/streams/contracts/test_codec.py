@@ -10,7 +10,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions, wire
 from streams.contracts import schemas as contract_schemas
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 RECORD = {"request_id": "r-1", "jurisdiction_id": "nyc", "service_code": "noise", "channel": "mobile",
           "submitted_at": datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc), "lat": 40.7, "long": -73.9,
           "attributes": {"descriptor": ["loud-music-party"]}, "email": "a@example.org"}

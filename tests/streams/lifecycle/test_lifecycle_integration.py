@@ -16,6 +16,7 @@ from streams import worker as stream_worker
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT
 from tests.streams.pipeline import helpers
 
@@ -52,14 +53,16 @@ def test_timers_due_while_no_worker_owns_them_fire_once_after_recovery(platform_
         record["due_at"], record["submitted_at"] = None, now
 
     first = start_worker(settings, "first")
-    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
         for record in records:
             producer.send_record(record)
     opened = _lifecycle(broker, topics, settle_s=0, timeout_s=60,
                         until=lambda seen: len({m.key for m in seen}) >= REQUESTS - 5)
     routed = {e["request_id"]: e["agency"] for e in opened if e["kind"] == "opened"}
     acknowledged = sorted(routed)[: len(routed) // 2]
-    with UpdateProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as updates:
+    with UpdateProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                        codec=helpers.CODEC) as updates:
         for request_id in acknowledged:
             updates.send(request_id=request_id, status="acknowledged", agency=routed[request_id])
     # On processing time an acknowledgement that arrives after its deadline is late whatever time it carries:

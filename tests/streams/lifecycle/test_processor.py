@@ -13,7 +13,7 @@ from streams.lifecycle.processor import LifecycleProcessor, Options
 from streams.settings import Settings
 from streams.validation.bounds import Bounds
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 TOPICS = contract_topics.Topics()
 CHANGELOG = "civicflow.lifecycle_state.changelog"
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in New York

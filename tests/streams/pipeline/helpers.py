@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 from services.sdk import consumer as sdk_consumer
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
 
@@ -28,7 +29,8 @@ def output_topics(topics: contract_topics.Topics, agencies: list[str]) -> list[s
 
 def read_all(*, bootstrap: str, names: list[str], until, timeout_s: float, settle_s: float = 2.0) -> list:
     """Read the topics from the beginning until `until(messages)` holds and nothing new came for settle_s."""
-    return sdk_consumer.read_until(bootstrap_servers=bootstrap, topics=names, until=until, timeout_s=timeout_s,
+    return sdk_consumer.read_until(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=names,
+                                   until=until, timeout_s=timeout_s,
                                    settle_s=settle_s)
 
 

@@ -17,7 +17,7 @@ from streams.pipeline import agents as pipeline_agents
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
 
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 TOPICS = contract_topics.Topics()
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 CHANGELOG = TOPICS.changelog(app_id="civicflow-unit", table="intake_index")

@@ -15,6 +15,7 @@ from streams import worker as stream_worker
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
 from tests.streams.pipeline import helpers
@@ -40,7 +41,8 @@ def _expected_places(jurisdictions, records, topics) -> dict[str, str]:
 
 
 def _produce(*, bootstrap: str, topics, records, progress: list) -> None:
-    with RequestProducer(bootstrap_servers=bootstrap, topics=topics, codec=helpers.CODEC) as producer:
+    with RequestProducer(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
         start = time.monotonic()
         for n, record in enumerate(records):
             time.sleep(max(0.0, start + n / RATE - time.monotonic()))
@@ -85,7 +87,8 @@ def test_a_killed_worker_loses_nothing_and_each_request_is_routed_once(platform_
 
     busiest = Counter(p for p in expected.values() if p.startswith(f"{settings.topic_prefix}work.")).most_common(1)
     topic, count = busiest[0]
-    consumer = AgencyConsumer(bootstrap_servers=broker.bootstrap_servers, topic=topic,
+    consumer = AgencyConsumer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                              topic=topic,
                               group_id=f"{settings.app_id}-agency", codec=helpers.CODEC)
     try:
         handed = [r["request_id"] for r in consumer.requests(idle_timeout_s=5)]
@@ -124,14 +127,16 @@ def test_idempotency_keys_and_open_requests_survive_a_killed_worker(platform_set
     assert len(expected) >= 250, "most follow-ups point at an original"
 
     first = start_worker(settings, "first")
-    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
         for record in originals:  # one burst: the changelog is written in batches
             producer.send_record(record)
     helpers.read_all(bootstrap=broker.bootstrap_servers, names=[topics.routed], timeout_s=90, settle_s=3,
                      until=lambda seen: len({m.key for m in seen}) >= len(originals))
     first.kill()
     start_worker(settings, "second")
-    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
         for record in resubmitted + nearby:
             producer.send_record(record)
     messages = helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=120, settle_s=3,

@@ -11,6 +11,7 @@ from services.sdk import requests as sdk_requests
 from services.sdk.producer import RequestProducer
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT
 from tests.streams.pipeline import helpers
 
@@ -91,7 +92,7 @@ def test_every_submission_ends_in_exactly_one_place(platform_settings, start_wor
         b"\x00\x00\x00\x27\x10" + b"unknown schema %d" % n for n in range(10)]
 
     worker = start_worker(settings)
-    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics,
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
                          codec=helpers.CODEC) as producer:
         for request in submitted:
             producer.send_record(sdk_requests.to_record(request)).get()

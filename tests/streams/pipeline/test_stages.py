@@ -15,7 +15,7 @@ from tests.streams.pipeline import helpers
 
 TOPICS = contract_topics.Topics()
 NOW = helpers.NOW
-CODEC = contract_codec.from_settings(None)
+CODEC = contract_codec.from_url(None)
 
 
 @pytest.fixture(scope="module")
