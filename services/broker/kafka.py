@@ -5,6 +5,8 @@ The jars (`org.apache.kafka:kafka_2.13:<version>` and every runtime dependency) 
 `java -cp 'libs/*' kafka.Kafka server.properties`, its log and metadata directories in a temporary folder that
 is removed when it stops. One node is a combined broker and controller; the node id, the controller quorum, the
 cluster id and extra listeners or properties are parameters, so that several nodes can form one cluster.
+`sasl_ssl_node` makes a node without any PLAINTEXT listener: SASL_SSL with SCRAM-SHA-512 for clients, TLS and
+ACLs (StandardAuthorizer) everywhere.
 """
 
 import base64
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from services.broker.exceptions import BrokerError
 from services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT
 
 # The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
@@ -154,7 +157,10 @@ class ApacheKafka:
     Alone (the defaults) it is a combined broker and controller of a one-node cluster. For a cluster, give every
     node the same `cluster_id` and `controller_quorum_voters` ("1@host:port,2@host:port,…") and its own
     `node_id`; `listeners` adds listeners (name -> "host:port", with `listener_security` for their protocol)
-    and `properties` overrides or adds any server property.
+    and `properties` overrides or adds any server property. `listener_name` names the listener on host:port, also
+    the one between brokers; `scram_users` ({name: password}) are SCRAM-SHA-512 users written into the metadata
+    when the storage is formatted (the super user of a SASL cluster, who then creates the others through the admin
+    API); `client_security` is how this object's own client (the readiness check) connects.
     """
 
     host: str = "127.0.0.1"
@@ -167,6 +173,9 @@ class ApacheKafka:
     listeners: dict[str, str] = field(default_factory=dict)
     listener_security: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
+    listener_name: str = "PLAINTEXT"
+    scram_users: dict[str, str] = field(default_factory=dict, repr=False)
+    client_security: kafka_security.ClientSecurity = kafka_security.PLAINTEXT
     auto_create_topics: bool = False  # as a production cluster should be: the platform creates its topics
     version: str = VERSION
     data_dir: Path = REPO_ROOT / ".civicflow"  # the jars' cache is under it (settings.data_dir)
@@ -188,11 +197,12 @@ class ApacheKafka:
     def server_properties(self) -> dict[str, str]:
         """The node's server.properties."""
         voters = self.controller_quorum_voters or f"{self.node_id}@{self.host}:{self.controller_port}"
-        listeners = {"PLAINTEXT": f"{self.host}:{self.port}", **self.listeners}
+        listeners = {self.listener_name: f"{self.host}:{self.port}", **self.listeners}
         roles = set(self.process_roles.split(","))
         if "controller" in roles:
             listeners["CONTROLLER"] = f"{self.host}:{self.controller_port}"
-        security = {name: "PLAINTEXT" for name in listeners} | {"CONTROLLER": "PLAINTEXT"} | self.listener_security
+        security = ({name: name if name in kafka_security.PROTOCOLS else "PLAINTEXT" for name in listeners}
+                    | {"CONTROLLER": "PLAINTEXT"} | self.listener_security)
         advertised = {name: address for name, address in listeners.items() if name != "CONTROLLER"}
         properties = {
             "process.roles": self.process_roles,
@@ -201,7 +211,7 @@ class ApacheKafka:
             "controller.listener.names": "CONTROLLER",
             "listeners": ",".join(f"{name}://{address}" for name, address in listeners.items()),
             "advertised.listeners": ",".join(f"{name}://{address}" for name, address in advertised.items()),
-            "inter.broker.listener.name": "PLAINTEXT",
+            "inter.broker.listener.name": self.listener_name,
             "listener.security.protocol.map": ",".join(f"{name}:{protocol}" for name, protocol in security.items()),
             "log.dirs": str(self.root / "data"),
             "metadata.log.dir": str(self.root / "metadata"),
@@ -241,8 +251,10 @@ class ApacheKafka:
             config = self.root / "server.properties"
             config.write_text("".join(f"{key}={value}\n" for key, value in self.server_properties().items()))
             (self.root / "log4j2.properties").write_text(_LOG4J2.format(log=self.root / "server.log"))
+            scram = [argument for name, password in self.scram_users.items()
+                     for argument in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")]
             formatted = subprocess.run(self._java(libs, STORAGE_TOOL_MAIN, "format", "--ignore-formatted",
-                                                  "--cluster-id", self.cluster_id, "--config", str(config)),
+                                                  "--cluster-id", self.cluster_id, "--config", str(config), *scram),
                                        capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
             if formatted.returncode:
                 raise BrokerError(f"formatting the Kafka storage failed: "
@@ -269,7 +281,7 @@ class ApacheKafka:
                 raise BrokerError(f"Apache Kafka exited with code {self.process.returncode}: {self._tail()}")
             try:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="civicflow-kafka-ready",
-                                         request_timeout_ms=5000)
+                                         request_timeout_ms=5000, **self.client_security.kafka_python())
                 try:
                     if admin.describe_cluster().get("brokers"):
                         return
@@ -299,3 +311,40 @@ class ApacheKafka:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def sasl_ssl_node(*, keystore: Path, ca_file: Path, admin: str, admin_password: str, **fields) -> ApacheKafka:
+    """A node with no PLAINTEXT listener: clients and brokers on SASL_SSL with SCRAM-SHA-512, the controller
+    listener on SASL_SSL with PLAIN (KRaft takes no SCRAM there: those credentials live in the metadata the
+    controller serves), the StandardAuthorizer with `admin` as the only super user and nothing allowed without an
+    ACL. `keystore` is the server's PEM key and certificate chain, valid for the node's host; `ca_file` the CA that
+    signed it. `admin` is created at format time; create every other user with the admin API
+    (alter_user_scram_credentials) and give it ACLs. Other fields as ApacheKafka's."""
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    login = f"username={quoted(admin)} password={quoted(admin_password)}"
+    properties = {
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+            f"org.apache.kafka.common.security.scram.ScramLoginModule required {login};",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config":
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {login} "
+            f"user_{admin}={quoted(admin_password)};",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(keystore),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(ca_file),
+        "ssl.client.auth": "none",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{admin}",
+        "allow.everyone.if.no.acl.found": "false",
+        **fields.pop("properties", {}),
+    }
+    client = kafka_security.build(protocol="SASL_SSL", mechanism="SCRAM-SHA-512", username=admin,
+                                  password=admin_password, ca_file=ca_file)
+    return ApacheKafka(listener_name="SASL_SSL", listener_security={"SASL_SSL": "SASL_SSL", "CONTROLLER": "SASL_SSL"},
+                       properties=properties, scram_users={admin: admin_password}, client_security=client, **fields)

@@ -5,10 +5,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import TopicAuthorizationFailedError
 
 from services.sdk.dedupe import SeenEvents
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
+from streams.kafka import authorization as kafka_authorization
 from streams.kafka import security as kafka_security
 
 
@@ -108,6 +110,7 @@ class AgencyConsumer:
         self.seen = seen or SeenEvents()
         self.updates = updates   # an UpdateProducer, for acknowledge()
         self.agency = agency
+        self.topic = topic
         self.duplicates_dropped = 0
         self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
                                        enable_auto_commit=False, auto_offset_reset="earliest",
@@ -117,11 +120,15 @@ class AgencyConsumer:
                                        metadata_max_age_ms=5_000, **security.kafka_python())
 
     def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
-        """Yield each routed request once (by event id); commits what was handed over before each poll."""
+        """Yield each routed request once (by event id); commits what was handed over before each poll. Raises
+        TopicAuthorizationFailedError when the broker's ACLs refuse this principal the topic."""
         last = time.monotonic()
         while True:
             batch = self._consumer.poll(timeout_ms=200)
             if not batch:
+                refused = kafka_authorization.refused_topics(self._consumer) & {self.topic}
+                if refused:  # the broker's ACLs do not let this principal read the topic: say so, do not wait
+                    raise TopicAuthorizationFailedError(sorted(refused))
                 if idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
                     return
                 continue

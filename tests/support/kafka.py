@@ -8,12 +8,18 @@ the jars are cached, mvn; without them the tests that need the broker are skippe
 """
 
 import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from services.broker import kafka as apache_kafka
 from services.broker import service as broker_service
+from streams.kafka import acls as kafka_acls
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
+from tests.support import tls as tls_support
 
 KINDS = ("embedded", "kafka")
 KafkaUnavailable = apache_kafka.KafkaUnavailable
@@ -45,3 +51,71 @@ def start(kind: str):
         raise apache_kafka.KafkaUnavailable(f"--broker=kafka needs {' and '.join(missing)} on PATH (Java 17 or "
                                             f"later, and Maven until the jars are cached)")
     return apache_kafka.ApacheKafka(data_dir=data_dir).start()
+
+
+ADMIN = "admin"
+
+
+@dataclass
+class SecureKafka:
+    """A started SASL_SSL node (services.broker.kafka.sasl_ssl_node) with its CA and SCRAM users.
+
+    `users` maps each name to its password; `security(name)` is how that user's clients connect; `admin()` is a
+    kafka-python admin client of the super user. `.stop()` ends the node."""
+
+    node: apache_kafka.ApacheKafka
+    ca: tls_support.CertificateAuthority
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+
+    kind = "kafka"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.node.bootstrap_servers
+
+    def security(self, name: str) -> kafka_security.ClientSecurity:
+        return kafka_security.build(protocol="SASL_SSL", mechanism="SCRAM-SHA-512", username=name,
+                                    password=self.users[name], ca_file=self.ca.cert)
+
+    def admin(self):
+        from kafka import KafkaAdminClient
+
+        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="civicflow-test-admin",
+                                **self.security(ADMIN).kafka_python())
+
+    def add_user(self, name: str, *, grants: list) -> kafka_security.ClientSecurity:
+        """Create a SCRAM-SHA-512 user through the admin API and give it these ACLs (streams.kafka.acls grants)."""
+        from kafka.admin import ScramMechanism, UserScramCredentialUpsertion
+
+        password = secrets.token_urlsafe(16)
+        admin = self.admin()
+        try:
+            admin.alter_user_scram_credentials(
+                [UserScramCredentialUpsertion(name, ScramMechanism.SCRAM_SHA_512, password)])
+            if grants:
+                created = admin.create_acls([kafka_acls.to_kafka_python(grant) for grant in grants])
+                if created["failed"]:
+                    raise AssertionError(f"ACLs of {name} not created: {created['failed']}")
+        finally:
+            admin.close()
+        self.users[name] = password
+        return self.security(name)
+
+    def stop(self) -> None:
+        self.node.stop()
+
+
+def start_secure(folder: Path) -> SecureKafka:
+    """A SASL_SSL node without any PLAINTEXT listener, its CA and server certificate made in `folder`, the super
+    user `admin` created at format time. Raises KafkaUnavailable (a reason) without java or jars."""
+    data_dir = Settings().data_dir
+    missing = apache_kafka.missing_tools(apache_kafka.cache_dir(data_dir))
+    if missing:
+        raise apache_kafka.KafkaUnavailable(f"the SASL_SSL tests need {' and '.join(missing)} on PATH (Java 17 or "
+                                            f"later, and Maven until the jars are cached)")
+    ca = tls_support.CertificateAuthority(folder)
+    server = ca.issue("broker")
+    password = secrets.token_urlsafe(16)
+    node = apache_kafka.sasl_ssl_node(keystore=server.bundle, ca_file=ca.cert, admin=ADMIN, admin_password=password,
+                                      data_dir=data_dir).start()
+    return SecureKafka(node=node, ca=ca, users={ADMIN: password})
