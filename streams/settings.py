@@ -15,7 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """civicflow configuration (environment variables in brackets)."""
 
-    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False, populate_by_name=True)
+    # An empty variable is an unset one: deploy/compose.yaml passes ${VAR:-} for the optional ones.
+    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False, populate_by_name=True,
+                                      env_ignore_empty=True)
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,

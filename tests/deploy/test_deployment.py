@@ -17,7 +17,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT, Settings
+from tests.support import tls as tls_support
 
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -362,7 +364,7 @@ def test_secrets_are_marked_placeholders_in_the_right_format():
     from services.api.keys import KeysFile
 
     secrets = of_kind("Secret")
-    assert set(secrets) == {"civicflow-database", "civicflow-api-keys"}
+    assert set(secrets) == {"civicflow-database", "civicflow-api-keys", "civicflow-kafka"}
     for name, doc in secrets.items():
         assert "data" not in doc, f"{name}: placeholders go in stringData, readable"
         for key, value in doc["stringData"].items():
@@ -374,6 +376,41 @@ def test_secrets_are_marked_placeholders_in_the_right_format():
     env = {item["name"]: item.get("value") for item in container(api)["env"]}
     mount = next(m for m in container(api)["volumeMounts"] if m["name"] == "api-keys")
     assert env["CIVICFLOW_API_KEYS"] == f"{mount['mountPath']}/keys.yaml"
+
+
+def _kafka_files_of(component: str) -> dict[str, str]:
+    """Where the component's pod finds each key of the civicflow-kafka Secret: {key: path in the container}."""
+    pod = deployment(component)["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "civicflow-kafka"]
+    [mount] = [m for m in container(deployment(component))["volumeMounts"] if m["name"] == volume["name"]]
+    return {item["key"]: f"{mount['mountPath']}/{item['path']}" for item in volume["secret"]["items"]}
+
+
+@pytest.mark.parametrize("component", list(COMPONENTS))
+def test_every_process_connects_to_kafka_with_sasl_ssl_from_the_mounted_secret(component):
+    config = of_kind("ConfigMap")["civicflow-config"]["data"]
+    assert config["CIVICFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["CIVICFLOW_KAFKA_SASL_MECHANISM"].startswith("SCRAM-SHA-")
+    files = _kafka_files_of(component)
+    assert files["password"] == config["CIVICFLOW_KAFKA_SASL_PASSWORD_FILE"]
+    assert files["ca.pem"] == config["CIVICFLOW_KAFKA_SSL_CA_FILE"]
+    assert "CIVICFLOW_KAFKA_SASL_PASSWORD" not in config, "the password only ever comes from the Secret"
+
+
+def test_the_kubernetes_kafka_settings_make_a_working_client_security(tmp_path):
+    """The ConfigMap's variables, with the Secret's files where the pods mount them (real values in place of the
+    placeholders), pass the checks every process makes at start."""
+    config = of_kind("ConfigMap")["civicflow-config"]["data"]
+    ca = tls_support.CertificateAuthority(tmp_path / "ca")
+    moved = {path: tmp_path / path.lstrip("/") for path in _kafka_files_of("worker").values()}
+    for path in moved.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    moved[config["CIVICFLOW_KAFKA_SSL_CA_FILE"]].write_bytes(ca.cert.read_bytes())
+    moved[config["CIVICFLOW_KAFKA_SASL_PASSWORD_FILE"]].write_text("a-real-password\n")
+    env = {name: str(moved.get(value, value)) for name, value in config.items() if name.startswith("CIVICFLOW_KAFKA")}
+    security = kafka_security.from_settings(Settings(**env))
+    assert security.protocol == "SASL_SSL" and security.password == "a-real-password"
+    assert security.principal == f"User:{config['CIVICFLOW_KAFKA_SASL_USERNAME']}"
 
 
 # ---- the jurisdiction ConfigMaps -------------------------------------------------------------------------------
@@ -565,6 +602,21 @@ def test_compose_mounts_only_paths_that_exist():
             if "file" in item and not host_path(interpolate(item["file"])).exists():
                 missing.append(f"{kind}.{name}: {item['file']}")
     assert not missing, missing
+
+
+def test_compose_kafka_security_defaults_to_plaintext_and_every_process_has_the_secrets(monkeypatch):
+    """With nothing set the stack's own PLAINTEXT cluster is used (empty values are unset); every civicflow process
+    mounts the Kafka and registry secrets, which a secured cluster's settings name under /run/secrets."""
+    spec = compose()
+    for name, service in civicflow_services(spec).items():
+        env = env_of(service)
+        assert env["CIVICFLOW_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT", name
+        with monkeypatch.context() as environment:  # read as each process reads it: from its environment
+            for variable, value in env.items():
+                environment.setenv(variable, value)
+            assert kafka_security.from_settings(Settings()) == kafka_security.PLAINTEXT, name
+        assert {"kafka_password", "kafka_ca", "schema_registry_user_info"} <= set(service["secrets"]), name
+    assert {"kafka_password", "kafka_ca", "schema_registry_user_info"} <= set(spec["secrets"])
 
 
 def test_compose_dependencies_and_healthchecks():
