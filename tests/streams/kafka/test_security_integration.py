@@ -1,8 +1,9 @@
 """The platform on a secured Apache Kafka: SASL_SSL only (no PLAINTEXT listener), SCRAM-SHA-512 users created with
 the admin API, the StandardAuthorizer and the ACLs of streams/kafka/acls.py.
 
-Its own node (tests/support/kafka.py start_secure), started once for the module whichever --broker the session
-has: skipped without java (or mvn while the jars are not cached), failed instead in CI.
+Its own node (tests/support/kafka.py start_secure), started once for the module in the Apache Kafka run
+(`pytest -m integration --broker=kafka`, make test's second run; the embedded run skips the module rather than
+start the same node twice): skipped without java (or mvn while the jars are not cached), failed instead in CI.
 """
 
 from collections import Counter
@@ -38,8 +39,10 @@ AGENCY_A, AGENCY_B = "DOT", "DSNY"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(request, tmp_path_factory):
     """The secured node with its users: platform, one agency for each of two agencies, a frontend."""
+    if request.config.getoption("--broker") != "kafka":
+        pytest.skip("Apache Kafka with SASL_SSL runs in the --broker=kafka run (make test's second run)")
     try:
         secured = kafka_support.start_secure(tmp_path_factory.mktemp("secure-kafka"))
     except kafka_support.KafkaUnavailable as error:
