@@ -46,7 +46,7 @@ class BulkStore:
         self.written = 0                            # request rows written so far (upserts)
         with engine.connect() as conn:
             self._database_empty = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar() == 0
-        self._evicted: set[str] = set()
+        self._evicted: set[int] = set()  # hash() of the ids of requests that left memory: a year's millions fit
         self._upsert_sql = _driver_sql(_upsert(engine.dialect), engine.dialect)
         self._events_sql = _driver_sql(_insert_new(engine.dialect, events), engine.dialect)
         self._request_processors = _processors(requests, engine.dialect)
@@ -108,18 +108,18 @@ class BulkStore:
         for request_id in [k for k, row in self.rows.items() if row["open311_status"] == "closed"]:
             del self.rows[request_id]
             self.seen.pop(request_id, None)
-            self._evicted.add(request_id)
+            self._evicted.add(hash(request_id))
 
     def _event_ids(self, request_id: str) -> set[str]:
         """The event ids of a request written before (none for a request this store has not written yet)."""
-        if self._database_empty and request_id not in self._evicted:
-            return set()
+        if self._database_empty and hash(request_id) not in self._evicted:
+            return set()  # (a hash shared with an evicted id only costs a query)
         with self.engine.connect() as conn:
             return set(conn.execute(sa.select(events.c.event_id).where(events.c.request_id == request_id)).scalars())
 
     def _load(self, request_id: str) -> bool:
         """Read a row written before (by an earlier batch, or before this store) into memory."""
-        if self._database_empty and request_id not in self._evicted:
+        if self._database_empty and hash(request_id) not in self._evicted:
             return False
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(requests).where(requests.c.request_id == request_id)).mappings().first()

@@ -267,18 +267,39 @@ def _collect(settings: Settings) -> replay_local.Records:
                                 lifecycle=_read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE))
 
 
+class Projection:
+    """A replay's read model fed record by record (`projection(kind, record)`), written in batches by
+    readmodel.bulk with the projection's rules; `seconds` is the time it has taken so far."""
+
+    def __init__(self, url: str, jurisdictions) -> None:
+        self.engine = readmodel_db.engine_for(url)
+        readmodel_db.migrate(self.engine)
+        self.catalog, self.now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
+        self.store = readmodel_bulk.BulkStore(self.engine)
+        self.seconds = 0.0
+        self.records = 0
+
+    def __call__(self, kind: str, record: dict) -> None:
+        started = time.perf_counter()
+        readmodel_projection.apply(self.store, topic_kind=kind, record=record, now=self.now, catalog=self.catalog)
+        self.store.applied()
+        self.records += 1
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        started = time.perf_counter()
+        self.store.flush()
+        self.engine.dispose()
+        self.seconds += time.perf_counter() - started
+
+
 def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
     """Project the replay's records into its read model in batches (readmodel.bulk), with the projection's rules."""
-    engine = readmodel_db.engine_for(url)
-    readmodel_db.migrate(engine)
-    catalog, now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
-    store = readmodel_bulk.BulkStore(engine)
+    projection = Projection(url, jurisdictions)
     for kind, items in records:
         for record in items:
-            readmodel_projection.apply(store, topic_kind=kind, record=record, now=now, catalog=catalog)
-            store.applied()
-    store.flush()
-    engine.dispose()
+            projection(kind, record)
+    projection.close()
 
 
 def _read(settings: Settings, topic: str, codec, subject: str) -> list[dict]:
