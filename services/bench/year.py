@@ -151,7 +151,7 @@ def main(*, events_target: int = EVENTS, data_dir: Path | None = None, progress:
     requests = -(-events_target // 3)
     projection = replay_service.Projection(f"sqlite:///{model.resolve()}", jurisdictions)
     engine = replay_local.LocalEngine(settings=settings, jurisdictions=jurisdictions, sink=projection)
-    bar = tqdm(total=requests * 3, unit="event", desc="year (local)", disable=not progress, file=sys.stderr,
+    bar = tqdm(total=min(requests * 3, stop_after or requests * 3), unit="event", desc="year (local)", disable=not progress, file=sys.stderr,
                mininterval=2.0)
     with bar:
         stream = events(reader=reader, rows=rows(requests=requests, templates=made, columns=mapping.columns))

@@ -149,8 +149,9 @@ class LocalEngine:
         record = sdk_updates.update_record(**{k: fields[k] for k in (
             "request_id", "status", "agency", "jurisdiction_id", "note", "to_agency", "duplicate_of", "external_id",
             "update_id", "occurred_at")})
-        update = self.codec.decode(contract_schemas.UPDATE, self.codec.encode(contract_schemas.UPDATE, record))
-        update["occurred_at"] = int(update["occurred_at"].timestamp() * 1000)
+        # What the lifecycle agent gets from the updates topic, without the Avro round trip: the record has the
+        # contract's fields and types, and its time becomes the milliseconds the topic would carry.
+        update = {**record, "occurred_at": contract_codec.millis(record["occurred_at"])}
         partition = partitioner.partition_for(record["request_id"].encode(), self.partitions)
         self._lifecycle(self.lifecycle.on_update(update, partition=partition))
 

@@ -214,12 +214,21 @@ def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) 
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
-    """Produce the events in order, wait for intake, then tell every partition the data has ended."""
+    """Produce the events in order, wait for intake, then tell every partition the data has ended. The progress
+    bar counts events the workers have processed (their group's committed offsets on intake and updates), not
+    events sent."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
                              acks=1, max_request_size=10 * 1024 * 1024)
-    bar = tqdm(total=len(events), unit="event", desc="replay", disable=not progress, file=sys.stderr)
+    inputs = [topics.intake, topics.updates]
+    starts = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=inputs)
+    bar = tqdm(total=len(events), unit="event", desc="replay (kafka)", disable=not progress, file=sys.stderr)
+
+    def processed(done: dict) -> None:
+        count = sum(max(0, done.get(key, 0) - start) for key, start in starts.items())
+        bar.update(min(count, bar.total) - bar.n)
+
     for event in events:
         if event.kind == "submission":
             record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
@@ -230,10 +239,8 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
                                                                               at=event.at)))
             producer.send(topics.updates, key=record["request_id"].encode(),
                           value=codec.encode(contract_schemas.UPDATE, record))
-        bar.update()
     producer.flush()
-    bar.set_description("replay: waiting for the pipeline")
-    _wait(settings, [topics.intake])
+    _wait(settings, [topics.intake], on_progress=processed)
     end = (events[-1].at if events else None)
     if end is not None:
         tick = {"event_id": f"end-{end.isoformat()}", "watermark": end + timedelta(milliseconds=1)}
@@ -242,7 +249,7 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
             producer.send(topics.clock, value=value, partition=partition)
     producer.flush()
     producer.close()
-    _wait(settings, [topics.routed, topics.updates, topics.clock])
+    _wait(settings, [topics.routed, topics.updates, topics.clock], on_progress=processed)
     bar.close()
 
 
@@ -252,10 +259,10 @@ def _update_fields(update: dict) -> dict:
     return {**fields, "occurred_at": update["occurred_at"]}
 
 
-def _wait(settings: Settings, topics: list[str]) -> None:
+def _wait(settings: Settings, topics: list[str], *, on_progress=None) -> None:
     ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=topics)
     sdk_progress.wait_consumed(bootstrap_servers=settings.bootstrap_servers, group=settings.app_id, ends=ends,
-                               timeout_s=3600)
+                               timeout_s=3600, on_progress=on_progress)
 
 
 def _collect(settings: Settings) -> replay_local.Records:
