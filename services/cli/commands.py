@@ -237,6 +237,9 @@ def topics(args, settings) -> int:
 
 
 def bench(args, settings) -> int:
+    if args.year:
+        from services.bench import year as bench_year
+        return bench_year.main(events_target=args.year_events, stop_after=args.year_stop_after)
     from services.bench import service as bench_service
     return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds,
                               replay_events=args.replay_events, timers=args.timers)

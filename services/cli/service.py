@@ -102,6 +102,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-seconds", type=float, default=20.0, help="length of the 100/s latency run (20)")
     bench.add_argument("--replay-events", type=int, default=200_000, help="events of the replay run (200000)")
     bench.add_argument("--timers", type=int, default=1_000_000, help="open timers of the timer run (1000000)")
+    bench.add_argument("--year", action="store_true",
+                       help="instead: a synthetic New York year replayed with the local engine (wall time, peak RSS)")
+    bench.add_argument("--year-events", type=int, default=6_000_000, help="events of the --year run (6000000)")
+    bench.add_argument("--year-stop-after", type=int, default=None, metavar="N",
+                       help="--year: stop after the first N events of the same year (a quick memory check)")
     bench.set_defaults(handler=commands.bench)
     jurisdiction = sub.add_parser("jurisdiction", help="draft a jurisdiction directory from a city's export, or check "
                                   "one (starts no broker)")

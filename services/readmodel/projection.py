@@ -18,6 +18,7 @@ No personal contact data is stored: the routed record's `contact` and the reject
 are never read.
 """
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -291,7 +292,13 @@ def _update(conn: Connection, request_id: str, values: dict) -> None:
 
 
 def _json_object(value: dict | None) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
+    return None if value is None else _json_items(tuple(value.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_items(items: tuple) -> str:
+    """JSON of a small flat object (a request's districts: a few thousand combinations in a city), made once."""
+    return json.dumps(dict(items), sort_keys=True)
 
 
 def _names(catalog: Catalog | None, jurisdiction_id: str, service_code: str) -> tuple[str | None, str | None]:

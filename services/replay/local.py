@@ -8,7 +8,8 @@ decides an outcome: partitions by Kafka's key hash, so duplicate detection and w
 """
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from services.sdk import requests as sdk_requests
@@ -52,18 +53,31 @@ class _LocalCodec:
 
 @dataclass
 class Records:
-    """What the topics would hold at the end of the replay, decoded, in the order each partition got them."""
+    """What the topics would hold at the end of the replay, decoded, in the order each partition got them.
+
+    With a `sink`, records are handed to it as they are made (`sink(kind, record)`, kind routed, rejected or
+    lifecycle) and only counted here: a city's year streams into the read model in bounded memory."""
 
     routed: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     lifecycle: list[dict] = field(default_factory=list)
     dead_lettered: int = 0
+    sink: Callable[[str, dict], None] | None = None
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, kind: str, record: dict) -> None:
+        self.counts[kind] += 1
+        if self.sink is None:
+            getattr(self, kind).append(record)
+        else:
+            self.sink(kind, record)
 
 
 class LocalEngine:
     """The intake pipeline and the lifecycle processor of one jurisdiction set, fed events in time order."""
 
-    def __init__(self, *, settings, jurisdictions, codec: contract_codec.Codec | None = None) -> None:
+    def __init__(self, *, settings, jurisdictions, codec: contract_codec.Codec | None = None,
+                 sink: Callable[[str, dict], None] | None = None) -> None:
         self.codec = codec or contract_codec.from_settings(settings)
         self.topics = contract_topics.Topics(prefix="local.")
         self.partitions = settings.partitions
@@ -73,14 +87,16 @@ class LocalEngine:
                                                                               "notifications": False}))
         self.lifecycle = LifecycleProcessor(jurisdictions=jurisdictions, codec=_LocalCodec(self.codec),
                                             topics=self.topics, store={}, changelog_topic=None, options=options)
-        self.records = Records()
+        self.records = Records(sink=sink)
         self._offsets = defaultdict(itertools.count)
         self._end_ms: int | None = None
 
-    def run(self, *, reader, events, progress=None) -> Records:
-        """Every event in order (they are sorted by time), then the end of the data on every partition."""
-        batch = []
+    def run(self, *, reader, events: Iterable, progress=None) -> Records:
+        """Every event in order (they are sorted by time; a list or a stream), then the end of the data on every
+        partition. `progress.update()` is called once per event processed."""
+        batch, last = [], None
         for event in events:
+            last = event
             if event.kind == "submission":
                 batch.append(event)
                 if len(batch) >= BATCH:
@@ -95,8 +111,8 @@ class LocalEngine:
                 progress.update()
         if batch:
             self._submissions(reader, batch)
-        if events:
-            end_ms = int(events[-1].at.timestamp() * 1000) + 1
+        if last is not None:
+            end_ms = int(last.at.timestamp() * 1000) + 1
             for partition in range(self.partitions):
                 self._lifecycle(self.lifecycle.on_watermark(partition=partition, watermark=end_ms))
         return self.records
@@ -117,13 +133,13 @@ class LocalEngine:
                 if emit.topic == self.topics.routed:
                     self._routed(emit)
                 elif emit.topic == self.topics.rejected:
-                    self.records.rejected.append(self.codec.decode(contract_schemas.REJECTED, emit.value))
+                    self.records.add("rejected", self.codec.decode(contract_schemas.REJECTED, emit.value))
                 elif emit.topic == self.topics.dead_letter:
                     self.records.dead_lettered += 1
 
     def _routed(self, emit) -> None:
         record = self.codec.decode(contract_schemas.ROUTED, emit.value)
-        self.records.routed.append(record)
+        self.records.add("routed", record)
         partition = partitioner.partition_for(emit.key, self.partitions)
         offset = next(self._offsets[("routed", partition)])
         self._lifecycle(self.lifecycle.on_routed(record, partition=partition, offset=offset))
@@ -133,14 +149,15 @@ class LocalEngine:
         record = sdk_updates.update_record(**{k: fields[k] for k in (
             "request_id", "status", "agency", "jurisdiction_id", "note", "to_agency", "duplicate_of", "external_id",
             "update_id", "occurred_at")})
-        update = self.codec.decode(contract_schemas.UPDATE, self.codec.encode(contract_schemas.UPDATE, record))
-        update["occurred_at"] = int(update["occurred_at"].timestamp() * 1000)
+        # What the lifecycle agent gets from the updates topic, without the Avro round trip: the record has the
+        # contract's fields and types, and its time becomes the milliseconds the topic would carry.
+        update = {**record, "occurred_at": contract_codec.millis(record["occurred_at"])}
         partition = partitioner.partition_for(record["request_id"].encode(), self.partitions)
         self._lifecycle(self.lifecycle.on_update(update, partition=partition))
 
     def _lifecycle(self, result) -> None:
         for emit in result.events:
             if emit.topic == self.topics.lifecycle:
-                self.records.lifecycle.append(self.lifecycle.codec.decode(contract_schemas.LIFECYCLE, emit.value))
+                self.records.add("lifecycle", self.lifecycle.codec.decode(contract_schemas.LIFECYCLE, emit.value))
             elif emit.topic == self.topics.rejected:
-                self.records.rejected.append(self.codec.decode(contract_schemas.REJECTED, emit.value))
+                self.records.add("rejected", self.codec.decode(contract_schemas.REJECTED, emit.value))

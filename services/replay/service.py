@@ -216,13 +216,23 @@ def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) 
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
-    """Produce the events in order, wait for intake, then tell every partition the data has ended."""
+    """Produce the events in order, wait for intake, then tell every partition the data has ended. The progress
+    bar counts events the workers have processed (their group's committed offsets on intake and updates), not
+    events sent."""
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
                              acks=1, max_request_size=10 * 1024 * 1024,
                              **kafka_security.from_settings(settings).kafka_python())
-    bar = tqdm(total=len(events), unit="event", desc="replay", disable=not progress, file=sys.stderr)
+    inputs = [topics.intake, topics.updates]
+    starts = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers,
+                                      security=kafka_security.from_settings(settings), topics=inputs)
+    bar = tqdm(total=len(events), unit="event", desc="replay (kafka)", disable=not progress, file=sys.stderr)
+
+    def processed(done: dict) -> None:
+        count = sum(max(0, done.get(key, 0) - start) for key, start in starts.items())
+        bar.update(min(count, bar.total) - bar.n)
+
     for event in events:
         if event.kind == "submission":
             record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
@@ -233,10 +243,8 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
                                                                               at=event.at)))
             producer.send(topics.updates, key=record["request_id"].encode(),
                           value=codec.encode(contract_schemas.UPDATE, record))
-        bar.update()
     producer.flush()
-    bar.set_description("replay: waiting for the pipeline")
-    _wait(settings, [topics.intake])
+    _wait(settings, [topics.intake], on_progress=processed)
     end = (events[-1].at if events else None)
     if end is not None:
         tick = {"event_id": f"end-{end.isoformat()}", "watermark": end + timedelta(milliseconds=1)}
@@ -245,7 +253,7 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
             producer.send(topics.clock, value=value, partition=partition)
     producer.flush()
     producer.close()
-    _wait(settings, [topics.routed, topics.updates, topics.clock])
+    _wait(settings, [topics.routed, topics.updates, topics.clock], on_progress=processed)
     bar.close()
 
 
@@ -255,11 +263,11 @@ def _update_fields(update: dict) -> dict:
     return {**fields, "occurred_at": update["occurred_at"]}
 
 
-def _wait(settings: Settings, topics: list[str]) -> None:
+def _wait(settings: Settings, topics: list[str], *, on_progress=None) -> None:
     security = kafka_security.from_settings(settings)
     ends = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics)
     sdk_progress.wait_consumed(bootstrap_servers=settings.bootstrap_servers, security=security, group=settings.app_id,
-                               ends=ends, timeout_s=3600)
+                               ends=ends, timeout_s=3600, on_progress=on_progress)
 
 
 def _collect(settings: Settings) -> replay_local.Records:
@@ -271,18 +279,39 @@ def _collect(settings: Settings) -> replay_local.Records:
                                 lifecycle=_read(settings, topics.lifecycle, codec, contract_schemas.LIFECYCLE))
 
 
+class Projection:
+    """A replay's read model fed record by record (`projection(kind, record)`), written in batches by
+    readmodel.bulk with the projection's rules; `seconds` is the time it has taken so far."""
+
+    def __init__(self, url: str, jurisdictions) -> None:
+        self.engine = readmodel_db.engine_for(url)
+        readmodel_db.migrate(self.engine)
+        self.catalog, self.now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
+        self.store = readmodel_bulk.BulkStore(self.engine)
+        self.seconds = 0.0
+        self.records = 0
+
+    def __call__(self, kind: str, record: dict) -> None:
+        started = time.perf_counter()
+        readmodel_projection.apply(self.store, topic_kind=kind, record=record, now=self.now, catalog=self.catalog)
+        self.store.applied()
+        self.records += 1
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        started = time.perf_counter()
+        self.store.flush()
+        self.engine.dispose()
+        self.seconds += time.perf_counter() - started
+
+
 def _project(url: str, jurisdictions, records: list[tuple[str, list[dict]]]) -> None:
     """Project the replay's records into its read model in batches (readmodel.bulk), with the projection's rules."""
-    engine = readmodel_db.engine_for(url)
-    readmodel_db.migrate(engine)
-    catalog, now = readmodel_projection.catalog_of(jurisdictions), datetime.now(timezone.utc)
-    store = readmodel_bulk.BulkStore(engine)
+    projection = Projection(url, jurisdictions)
     for kind, items in records:
         for record in items:
-            readmodel_projection.apply(store, topic_kind=kind, record=record, now=now, catalog=catalog)
-            store.applied()
-    store.flush()
-    engine.dispose()
+            projection(kind, record)
+    projection.close()
 
 
 def _read(settings: Settings, topic: str, codec, subject: str) -> list[dict]:
