@@ -13,6 +13,7 @@ from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.kafka import offsets as kafka_offsets
+from streams.kafka import transactions as kafka_transactions
 
 _thread = faust_aiokafka.AIOKafkaConsumerThread
 _consumer = faust_consumer.Consumer
@@ -26,10 +27,13 @@ def apply(settings) -> None:
         _restore(_thread, "_create_worker_consumer")
     if settings.on_embedded_broker:
         correct_highwaters(settings.bootstrap_servers)
+    elif settings.exactly_once:
+        stable_highwaters_from_the_broker()
     else:
         _restore(_thread, "_highwaters")
     seek_uncommitted_by_reset_policy()
     ack_only_delivered()
+    commit_with_outputs()
 
 
 def _restore(cls, name: str) -> None:
@@ -131,3 +135,35 @@ def ack_only_delivered() -> None:
         return original(self, message)
 
     _consumer.ack = ack
+
+
+def stable_highwaters_from_the_broker() -> None:
+    """Apache Kafka with exactly_once (Faust's transactions): table recovery reads each changelog up to its
+    highwater, which Faust takes under transactions from aiokafka's `last_stable_offset`, the figure of the last
+    fetch response for the partition, None before the first fetch. A worker's changelog partitions are not
+    fetched before recovery, so each highwater was None, taken as -1: recovery thought nothing was to be read
+    and every table started empty after a failover. Here the highwaters are asked of the broker, whose answer
+    to a read_committed consumer is the last stable offset (the end of the committed records)."""
+    _replace(_thread, "_highwaters")
+
+    async def highwaters(self, partitions):
+        return await self._ensure_consumer().end_offsets(list(partitions))
+
+    _thread._highwaters = highwaters
+
+
+def commit_with_outputs() -> None:
+    """Both brokers, acts only with exactly_once: Faust commits a partition's transaction with the offsets it
+    chose before it takes that producer's lock; records an agent wrote in between, for inputs acknowledged
+    later, would commit without their offsets, and a crash would then make them twice. Faust's commit holds the
+    agents' gate (`kafka.transactions.outputs_of`) from choosing the offsets to committing them; agents write an
+    input's records and acknowledge it inside the same gate."""
+    original = _replace(_consumer, "_commit_tps")
+
+    async def _commit_tps(self, tps, start_new_transaction):
+        if not self.in_transaction:
+            return await original(self, tps, start_new_transaction)
+        async with kafka_transactions.commit_gate(self.app):
+            return await original(self, tps, start_new_transaction)
+
+    _consumer._commit_tps = _commit_tps
