@@ -32,7 +32,6 @@ def apply(settings) -> None:
     else:
         _restore(_thread, "_highwaters")
     seek_uncommitted_by_reset_policy()
-    seek_before_streams_resume()
     ack_only_delivered()
     commit_with_outputs()
 
@@ -117,28 +116,6 @@ async def _seek_to_committed_or_reset(consumer, *, skip: frozenset, earliest: bo
     if uncommitted:
         await (consumer.seek_to_beginning if earliest else consumer.seek_to_end)(*uncommitted)
     return committed
-
-
-def seek_before_streams_resume() -> None:
-    """Both brokers: Faust's recovery, not the broker's. When table recovery ends, Faust resumes the stream
-    partitions and only then seeks them to their committed offsets (`Consumer.perform_seek`, one OffsetFetch per
-    assigned partition, tens of milliseconds). Records fetched in between, many of them fetched during recovery
-    and waiting in aiokafka's buffer, reached the agents while the seek moved the fetch positions and Faust's
-    read offsets back under them; some of those records were taken as read and never processed by the agents, and
-    the worker went on past them (the failover test's resubmissions after a SIGKILL: 1 to 33 of 300 never
-    decided, in 3 of 12 runs under load on both brokers). Here the stream partitions stay paused while the seek
-    runs, and are resumed once every position and read offset is where the committed offsets say."""
-    original = _replace(_consumer, "perform_seek")
-
-    async def perform_seek(self):
-        streams = {tp for tp in self.assignment() if not self._is_changelog_tp(tp)}
-        self.pause_partitions(streams)
-        try:
-            return await original(self)
-        finally:
-            self.resume_partitions(streams)
-
-    _consumer.perform_seek = perform_seek
 
 
 def ack_only_delivered() -> None:
