@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
+        processing_guarantee=settings.processing_guarantee,  # exactly_once: see streams/kafka/transactions.py
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=1.0,
         broker_commit_interval=1.0,  # seconds of work a crashed worker leaves to redo (Faust default 2.8)

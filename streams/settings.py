@@ -30,6 +30,15 @@ class Settings(BaseSettings):
         "streams/kafka corrects) or kafka (Apache Kafka, or any complete implementation: no corrections). "
         "Unset: embedded without KAFKA_BOOTSTRAP_SERVERS, kafka with it.",
     )
+    processing_guarantee: str = Field(
+        default="at_least_once", pattern="^(at_least_once|exactly_once)$",
+        validation_alias="CIVICFLOW_PROCESSING_GUARANTEE",
+        description="[CIVICFLOW_PROCESSING_GUARANTEE] at_least_once (the default, and the only mode on the embedded "
+        "broker: a crash re-emits records with the same event ids, which consumers drop) or exactly_once (Apache "
+        "Kafka: the agents' outputs, changelog writes and input offsets commit in one Kafka transaction per input "
+        "partition; readers use isolation_level=read_committed). A worker asked for exactly_once on a broker "
+        "without transactions refuses to start.",
+    )
     embedded_broker_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_BROKER_HOST",
                                       description="[CIVICFLOW_BROKER_HOST] host of the embedded broker (127.0.0.1).")
     embedded_broker_port: int = Field(default=9092, validation_alias="CIVICFLOW_BROKER_PORT",
@@ -204,6 +213,17 @@ class Settings(BaseSettings):
     def uses_embedded_broker(self) -> bool:
         """True when no cluster is configured: `civicflow run` and replays start the embedded broker themselves."""
         return not self.kafka_bootstrap_servers and self.broker_kind == "embedded"
+
+    @property
+    def exactly_once(self) -> bool:
+        """True when the agents run with Kafka transactions (CIVICFLOW_PROCESSING_GUARANTEE=exactly_once)."""
+        return self.processing_guarantee == "exactly_once"
+
+    @property
+    def isolation_level(self) -> str:
+        """What readers of the platform's outputs use: read_committed under exactly_once, so that they never see
+        records of a transaction a killed worker left open (aborted later); read_uncommitted otherwise."""
+        return "read_committed" if self.exactly_once else "read_uncommitted"
 
     @property
     def on_embedded_broker(self) -> bool:

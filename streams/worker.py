@@ -11,6 +11,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.kafka import lag as kafka_lag
 from streams.kafka import security as kafka_security
+from streams.kafka import transactions as kafka_transactions
 from streams.lifecycle import agents as lifecycle_agents
 from streams.lifecycle import processor as lifecycle_processor
 from streams.lifecycle.processor import LifecycleProcessor
@@ -82,12 +83,14 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
 
 def run(settings: Settings) -> None:
     """Run one worker until SIGINT/SIGTERM; several may share a cluster and split the partitions."""
+    kafka_transactions.check(settings)  # exactly_once on a broker without transactions: refused, one line
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     heap.watch_pauses()
     port = claim_port(settings.web_host, settings.web_port)
     app = build(settings, web_port=port)
     created = ensure_topics(settings, app.civicflow_jurisdictions)
     log.info("worker_starting", bootstrap=settings.bootstrap_servers, app_id=settings.app_id,
+             processing_guarantee=settings.processing_guarantee,
              metrics=f"http://{settings.web_host}:{port}/metrics", topics_created=len(created))
     if settings.lag_interval_s:
         groups = [settings.app_id, f"{settings.app_id}-readmodel", f"{settings.app_id}-notifier"]

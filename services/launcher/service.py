@@ -223,7 +223,8 @@ def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics
     work = KafkaConsumer(*[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
                          bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
                          auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
-                         heartbeat_interval_ms=1000, **security.kafka_python())
+                         heartbeat_interval_ms=1000, isolation_level=settings.isolation_level,
+                         **security.kafka_python())
     agencies = DemoAgencies(consumer=work, updates=updates)
     threads = [threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True),
                threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]

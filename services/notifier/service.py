@@ -110,6 +110,7 @@ def run(settings: Settings) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     consumer = KafkaConsumer(topics.notifications, bootstrap_servers=settings.bootstrap_servers,
                              group_id=f"{settings.app_id}-notifier", auto_offset_reset="earliest",
+                             isolation_level=settings.isolation_level,  # exactly_once: committed records only
                              enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
                              heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
                              **kafka_security.from_settings(settings).kafka_python())

@@ -247,6 +247,7 @@ def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:
     """The projection's consumer: its own group, offsets committed by hand after each applied batch."""
     return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
                          group_id=f"{settings.app_id}-readmodel", auto_offset_reset="earliest",
+                         isolation_level=settings.isolation_level,  # exactly_once: committed records only
                          enable_auto_commit=False, fetch_max_wait_ms=50, session_timeout_ms=6000,
                          heartbeat_interval_ms=1000,
                          # its topics may be created after it starts (by the first worker): on Apache Kafka the

@@ -39,12 +39,13 @@ def _decode(codec: contract_codec.Codec, message) -> Delivered:
 
 
 def read_until(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, topics: list[str], until,
-               timeout_s: float,
-               settle_s: float = 1.0) -> list:
+               timeout_s: float, settle_s: float = 1.0, isolation_level: str = "read_uncommitted") -> list:
     """Raw messages of the topics from the beginning, once `until(messages)` holds and nothing new came for
-    settle_s (or when timeout_s has passed). No consumer group: for tests, benchmarks and operators' scripts."""
+    settle_s (or when timeout_s has passed). No consumer group: for tests, benchmarks and operators' scripts.
+    With read_committed only records of committed transactions are read (platforms running exactly_once)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20,
-                             max_partition_fetch_bytes=8 * 1024 * 1024, **security.kafka_python())
+                             max_partition_fetch_bytes=8 * 1024 * 1024, isolation_level=isolation_level,
+                             **security.kafka_python())
     consumer.assign([TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())])
     consumer.seek_to_beginning()
     seen, deadline, last_new = [], time.monotonic() + timeout_s, time.monotonic()
@@ -105,7 +106,9 @@ class AgencyConsumer:
 
     def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topic: str, group_id: str,
                  codec: contract_codec.Codec, seen: SeenEvents | None = None, updates=None,
-                 agency: str | None = None) -> None:
+                 agency: str | None = None, isolation_level: str = "read_uncommitted") -> None:
+        """isolation_level: read_committed for a platform running exactly_once, so that records of a transaction
+        a killed worker left open (and that is aborted later) are never handed over."""
         self.codec = codec
         self.seen = seen or SeenEvents()
         self.updates = updates   # an UpdateProducer, for acknowledge()
@@ -115,7 +118,7 @@ class AgencyConsumer:
         self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
                                        enable_auto_commit=False, auto_offset_reset="earliest",
                                        fetch_max_wait_ms=100, session_timeout_ms=6000,
-                                       heartbeat_interval_ms=1000,
+                                       heartbeat_interval_ms=1000, isolation_level=isolation_level,
                                        # an agency may start before its work topic exists: notice it in seconds
                                        metadata_max_age_ms=5_000, **security.kafka_python())
 

@@ -5,3 +5,8 @@ from streams.exceptions import CivicflowError
 
 class SecurityConfigError(CivicflowError):
     """The Kafka or Schema Registry security settings cannot work (one line says which and why)."""
+
+
+class TransactionsUnavailable(CivicflowError):
+    """exactly_once was asked for on a broker that does not start Kafka transactions; the message is the reason,
+    in one line."""

@@ -17,6 +17,7 @@ from structlog.contextvars import bound_contextvars
 from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
+from streams.kafka import transactions as kafka_transactions
 from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
@@ -56,7 +57,9 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     async def lifecycle(stream):
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             for event in events:
-                await handler.handle(event)
+                async with kafka_transactions.outputs_of(app):  # exactly_once: no commit between send and ack
+                    await handler.handle(event)
+                    await stream.ack(event)  # take_events acks it again after the batch: a no-op then
 
     @app.timer(interval=tick_s, name="lifecycle-timers")
     async def fire_due_timers():
@@ -88,9 +91,17 @@ class _ProducerSink:
     def __init__(self, app: faust.App) -> None:
         self.app = app
 
-    async def send(self, emit: Emit):
-        """Send; returns the future of the broker's acknowledgement."""
-        return await self.app.producer.send(emit.topic, emit.key, emit.value, emit.partition, None, None)
+    async def send(self, emit: Emit, *, source: tuple[str, int] | None = None):
+        """Send a record of the input read from `source` (topic, partition), or of a timer (None); returns the
+        future of the broker's acknowledgement. With exactly_once an input's records go in the transaction of
+        its partition, committed with its offset; a timer's, which no input offset covers, are sent at least
+        once, as their state write follows their acknowledgement (see `tick`)."""
+        if source is None or not kafka_transactions.enabled(self.app):
+            return await self.app.producer.send(emit.topic, emit.key, emit.value, emit.partition, None, None)
+        topic, partition = source
+        producer = kafka_transactions.producer_for(self.app, topic=topic, partition=partition)
+        async with kafka_transactions.lock_for(self.app, topic=topic, partition=partition):
+            return await producer.send(emit.topic, emit.value, key=emit.key, partition=emit.partition)
 
 
 class _Handler:
@@ -118,7 +129,7 @@ class _Handler:
                 log.exception("lifecycle_processing_failed")
                 await self._dead_letter(message, "processing_error", f"{type(error).__name__}: {error}")
                 return
-            await self._send(result)
+            await self._send(result, source=(message.topic, message.partition))
             _observe(result, seconds=time.perf_counter() - started)
             if result.counts:
                 log.info("lifecycle", **result.counts)
@@ -156,15 +167,15 @@ class _Handler:
         return self.processor.on_watermark(partition=message.partition,
                                            watermark=int(tick["watermark"].timestamp() * 1000))
 
-    async def _send(self, result: Result) -> None:
+    async def _send(self, result: Result, *, source: tuple[str, int]) -> None:
         for emit in result.events:
-            await self.sink.send(emit)
+            await self.sink.send(emit, source=source)
         for transfer in result.transfers:
-            await self._transfer(transfer)
+            await self._transfer(transfer, source=source)
         for emit in result.state:
-            await self.sink.send(emit)
+            await self.sink.send(emit, source=source)
 
-    async def _transfer(self, transfer) -> None:
+    async def _transfer(self, transfer, *, source: tuple[str, int]) -> None:
         if self.archive is None:
             log.warning("transfer_without_archive", request_id=transfer.request_id)
             return
@@ -175,7 +186,7 @@ class _Handler:
             return
         emit = lifecycle_transfers.work_for(codec=self.processor.codec, topics=self.topics, routed=value,
                                            transfer=transfer, now=datetime.now(timezone.utc))
-        await self.sink.send(emit)
+        await self.sink.send(emit, source=source)
 
     async def _dead_letter(self, message, code: str, reason: str) -> None:
         metrics.dead_lettered(AGENT, code).inc()
@@ -185,7 +196,8 @@ class _Handler:
                                               key=message.key, value=message.value, code=code, reason=reason,
                                               now=datetime.now(timezone.utc))
         value = self.processor.codec.encode(contract_schemas.DEAD_LETTER, record)
-        await self.sink.send(Emit(self.topics.dead_letter, message.key, value))
+        await self.sink.send(Emit(self.topics.dead_letter, message.key, value), source=(message.topic,
+                                                                                        message.partition))
 
 
 OPEN_REFRESH_S = 5.0  # how often the open-requests-by-SLA-state gauge is set from the processor's counts

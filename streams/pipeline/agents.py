@@ -19,6 +19,7 @@ import structlog
 from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
 from streams.kafka import partitioner as kafka_partitioner
+from streams.kafka import transactions as kafka_transactions
 from streams.observability import logs, metrics
 from streams.pipeline import index as pipeline_index
 from streams.pipeline.stages import Pipeline
@@ -55,7 +56,10 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     @app.agent(topic, name=AGENT)
     async def intake(stream):
         async for events in stream.take_events(BATCH_MAX, within=batch_within_s):
-            await handle(messages=[event.message for event in events], pipeline=pipeline, sink=sink)
+            async with kafka_transactions.outputs_of(app):  # exactly_once: no commit between sending and acking
+                await handle(messages=[event.message for event in events], pipeline=pipeline, sink=sink)
+                for event in events:
+                    await stream.ack(event)  # take_events acks them again after this block: a no-op then
 
     @table.on_recover
     async def rebuild_expiry():
@@ -70,26 +74,32 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
 
 
 class ProducerSink:
-    """Hands each batch's records to the app's producer as one record batch per topic partition.
+    """Hands the records of a batch's inputs of one partition to the producer as one record batch per topic
+    partition.
 
     aiokafka's `send` costs a future per record; a batch builder does not. Records without a partition go where
     `send` would put them: by the default partitioner's hash of their key (the app sets no other partitioner).
-    Faust flushes the producer before every offset commit, so a batch is delivered before its input is committed.
+    At least once, the producer is the app's, which Faust flushes before every offset commit, so a batch is
+    delivered before its input is committed. With exactly_once it is the transactional producer of the inputs'
+    partition, whose transaction commits the records with that partition's offsets (streams/kafka/transactions).
     """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
 
-    async def send_all(self, emits: list) -> None:
-        producer = self.app.producer._ensure_producer()  # the aiokafka producer under Faust's
-        for (topic, partition), records in (await self._by_partition(producer, emits)).items():
-            batch = producer.create_batch()
-            for emit in records:
-                if batch.append(key=emit.key, value=emit.value, timestamp=None) is None:  # full: send, start anew
-                    await self._send(producer, batch, topic, partition)
-                    batch = producer.create_batch()
-                    batch.append(key=emit.key, value=emit.value, timestamp=None)
-            await self._send(producer, batch, topic, partition)
+    async def send_all(self, emits: list, *, source: tuple[str, int]) -> None:
+        """Send the records of inputs read from `source` (topic, partition)."""
+        topic, partition = source
+        producer = kafka_transactions.producer_for(self.app, topic=topic, partition=partition)
+        async with kafka_transactions.lock_for(self.app, topic=topic, partition=partition):
+            for (topic, partition), records in (await self._by_partition(producer, emits)).items():
+                batch = producer.create_batch()
+                for emit in records:
+                    if batch.append(key=emit.key, value=emit.value, timestamp=None) is None:  # full: send, anew
+                        await self._send(producer, batch, topic, partition)
+                        batch = producer.create_batch()
+                        batch.append(key=emit.key, value=emit.value, timestamp=None)
+                await self._send(producer, batch, topic, partition)
 
     async def _by_partition(self, producer, emits: list) -> dict[tuple[str, int], list]:
         """The records per (topic, partition), in order."""
@@ -118,7 +128,7 @@ def _source(message) -> tuple[str, int, int]:
 
 async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
     """Process each intake message of a batch, encode the batch's routed records, count and log each outcome,
-    then send all their records; never raises for bad input."""
+    then send their records, those of each input partition together; never raises for bad input."""
     pipeline.prepare([(_source(message), message.value) for message in messages])
     outcomes = []
     for message in messages:
@@ -126,14 +136,15 @@ async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
             outcomes.append(await _retrying(pipeline.process, key=message.key, value=message.value,
                                             source=_source(message)))
     await _retrying(pipeline.finish)
-    emits, tally = [], metrics.Tally()
+    emits, tally = defaultdict(list), metrics.Tally()
     verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
     for message, outcome in zip(messages, outcomes):
-        emits.extend(outcome.emits)
+        emits[(message.topic, message.partition)].extend(outcome.emits)
         with logs.bound_source(message.topic, message.partition, message.offset):
             _observe(outcome, message, tally, verbose=verbose)
     tally.apply()
-    await sink.send_all(emits)
+    for source, records in emits.items():  # per input partition: each one's records commit with its offsets
+        await sink.send_all(records, source=source)
 
 
 async def _retrying(call, **arguments):

@@ -1,5 +1,6 @@
 """The consumer fixes that keep at-least-once delivery across rebalances: what is not processed is not committed."""
 
+import asyncio
 import uuid
 
 import faust
@@ -56,10 +57,15 @@ async def test_partitions_without_a_committed_offset_go_to_the_start_and_offset_
         await consumer.commit({tps[1]: OffsetAndMetadata(4, ""), tps[2]: OffsetAndMetadata(0, "")})
         for tp in tps:  # the fetcher has read on, past records nobody processed
             consumer.seek(tp, 10)
+        consumer.pause(*tps)  # as hold_streams_until_sought leaves them at assignment
+        assert await consumer.getmany(timeout_ms=500) == {}, "a paused partition hands over nothing"
 
         committed = await patches._seek_to_committed_or_reset(consumer, skip=frozenset(), earliest=True)
 
         assert committed == {tps[0]: None, tps[1]: 4, tps[2]: 0}
         assert [await consumer.position(tp) for tp in tps] == [0, 4, 0]
+        assert consumer.paused() == set(), "the seek resumes what was held for it"
+        first = await asyncio.wait_for(consumer.getone(tps[1]), timeout=10)
+        assert first.offset == 4, "the first record handed over is the committed one"
     finally:
         await consumer.stop()

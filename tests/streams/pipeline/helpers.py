@@ -27,11 +27,12 @@ def output_topics(topics: contract_topics.Topics, agencies: list[str]) -> list[s
         topics.work(jurisdiction_id="nyc", agency=a) for a in agencies]
 
 
-def read_all(*, bootstrap: str, names: list[str], until, timeout_s: float, settle_s: float = 2.0) -> list:
+def read_all(*, bootstrap: str, names: list[str], until, timeout_s: float, settle_s: float = 2.0,
+             isolation_level: str = "read_uncommitted") -> list:
     """Read the topics from the beginning until `until(messages)` holds and nothing new came for settle_s."""
     return sdk_consumer.read_until(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=names,
-                                   until=until, timeout_s=timeout_s,
-                                   settle_s=settle_s)
+                                   until=until, timeout_s=timeout_s, settle_s=settle_s,
+                                   isolation_level=isolation_level)
 
 
 def decoded(messages: list) -> list[tuple[str, dict]]:

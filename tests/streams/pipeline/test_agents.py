@@ -28,9 +28,11 @@ class ListSink:
 
     def __init__(self) -> None:
         self.sent = []
+        self.sources = []
 
-    async def send_all(self, emits) -> None:
+    async def send_all(self, emits, *, source) -> None:
         self.sent.extend(emits)
+        self.sources.append(source)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ PARTITIONS = 4
 async def _send(app, emits: list[Emit]) -> None:
     await app.producer.start()
     try:
-        await pipeline_agents.ProducerSink(app).send_all(emits)
+        await pipeline_agents.ProducerSink(app).send_all(emits, source=("intake", 0))  # at least once: any input
         await app.producer.flush()
     finally:
         await app.producer.stop()
