@@ -14,7 +14,7 @@ import faust
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from streams import app as stream_app
+from streams.kafka import internals as kafka_internals
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.lifecycle import codec as lifecycle_codec
@@ -40,7 +40,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
                       changelog_topic=changelog)
-    processor.store = stream_app.table_dict(table)
+    processor.store = kafka_internals.table_dict(table)
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
     archive = RoutedArchive(bootstrap_servers=bootstrap_servers, topic=topics.routed) if bootstrap_servers else None

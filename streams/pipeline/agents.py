@@ -16,8 +16,8 @@ from collections import defaultdict
 import faust
 import structlog
 
-from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
+from streams.kafka import internals as kafka_internals
 from streams.kafka import partitioner as kafka_partitioner
 from streams.observability import logs, metrics
 from streams.pipeline import index as pipeline_index
@@ -42,7 +42,7 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("intake_index", default=None, partitions=app.conf.topic_partitions, changelog_topic=changelog)
-    index = pipeline_index.IntakeIndex(stream_app.table_dict(table), idempotency_window_ms=idempotency_window_s * 1000)
+    index = pipeline_index.IntakeIndex(kafka_internals.table_dict(table), idempotency_window_ms=idempotency_window_s * 1000)
     pipeline: Pipeline = build_pipeline(index, changelog_topic)
     topic = app.topic(intake_topic, key_serializer="raw", value_serializer="raw")
     sink = sink or ProducerSink(app)
@@ -81,7 +81,7 @@ class ProducerSink:
         self.app = app
 
     async def send_all(self, emits: list) -> None:
-        producer = self.app.producer._ensure_producer()  # the aiokafka producer under Faust's
+        producer = kafka_internals.aiokafka_producer(self.app)
         for (topic, partition), records in (await self._by_partition(producer, emits)).items():
             batch = producer.create_batch()
             for emit in records:
