@@ -24,7 +24,7 @@ from services.readmodel.schema import events
 from services.sdk import exceptions as sdk_exceptions
 from services.sdk import updates as sdk_updates
 from streams.lifecycle import machine
-from streams.pipeline import ids
+from streams.events import ids
 from streams.validation import checks as validation_checks
 
 # FixMyStreet's statuses → the platform's update statuses (the platform's own names are taken as they are).

@@ -25,8 +25,8 @@ from streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_dist
 from streams.lifecycle.timers import Timers
 from streams.notifications import models as notifications_models
 from streams.notifications import templates as notifications_templates
-from streams.pipeline import ids
-from streams.pipeline.models import Emit
+from streams.events import ids
+from streams.events.models import Emit
 from streams.sla import calendar as sla_calendar
 from streams.sla import goals as sla_goals
 from streams.sla import policy as sla_policy

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from streams.lifecycle import machine
 from streams.lifecycle.models import RequestState
-from streams.pipeline import ids
+from streams.events import ids
 from streams.sla import policy as sla_policy
 
 

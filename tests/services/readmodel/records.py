@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
-from streams.pipeline import ids
+from streams.events import ids
 
 CODEC = contract_codec.from_settings(None)
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)

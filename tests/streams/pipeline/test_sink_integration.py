@@ -9,7 +9,7 @@ from services.sdk import consumer as sdk_consumer
 from streams import app as stream_app
 from streams.contracts import admin as contract_admin
 from streams.pipeline import agents as pipeline_agents
-from streams.pipeline.models import Emit
+from streams.events.models import Emit
 
 pytestmark = pytest.mark.integration
 
