@@ -3,7 +3,6 @@ committed, undecodable records counted and skipped, an unavailable database wait
 
 import threading
 import urllib.request
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa

@@ -3,7 +3,6 @@ aiokafka or kafka-python, and the door's accessors work on the installed version
 
 import ast
 import uuid
-from pathlib import Path
 
 import faust
 import pytest
