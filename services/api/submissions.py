@@ -13,6 +13,7 @@ from services.api.exceptions import BadRequest
 from services.api.keys import ApiKey
 from services.sdk import exceptions as sdk_exceptions
 from services.sdk import requests as sdk_requests
+from streams.events import clock as events_clock
 from streams.jurisdiction.conditions import Facts
 from streams.sla import policy as sla_policy
 from streams.validation import checks as validation_checks
@@ -108,10 +109,12 @@ def expected_at(row: Mapping, *, record: Mapping, jurisdiction) -> datetime | No
                       attributes=record["attributes"], description=record["description"],
                       districts=json.loads(row["districts"] or "{}"), priority=row["priority"])
         _, goals = jurisdiction.sla.goals_for(facts)
-        for goal in goals:
-            if goal.name == sla_policy.RESOLVE:
-                start_ms = int(record["submitted_at"].timestamp() * 1000)
-                return datetime.fromtimestamp(goal.deadline_from(start_ms) / 1000, tz=timezone.utc)
+        submitted_ms = events_clock.to_ms(record["submitted_at"])
+        due_in_ms = events_clock.to_ms(record["due_at"]) - submitted_ms if record.get("due_at") else None
+        expected_ms = sla_policy.expected_resolve_ms({g.name: g for g in goals}, submitted_ms=submitted_ms,
+                                                     due_in_ms=due_in_ms)
+        if expected_ms is not None:
+            return datetime.fromtimestamp(expected_ms / 1000, tz=timezone.utc)
     except Exception:  # an estimate only: the answer goes out without it
         log.warning("expected_time_estimate_failed", request_id=row["request_id"], exc_info=True)
     return None
