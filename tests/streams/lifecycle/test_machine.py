@@ -6,6 +6,7 @@ import pytest
 
 from streams.lifecycle import machine
 from streams.sla.models import STATUSES
+from tests import factories
 
 AGENCIES = {"DOT", "NYPD"}
 ACTIVE = {"open", "acknowledged", "in_progress", "on_hold"}
@@ -25,10 +26,7 @@ PAIRS = list(itertools.product(STATUSES, LEGAL))
 
 
 def update(status: str, agency: str = "DOT", **fields) -> dict:
-    values = {"update_id": "u1", "request_id": "r1", "jurisdiction_id": "nyc", "agency": agency, "status": status,
-              "occurred_at": 0, "note": None, "to_agency": None, "duplicate_of": None, "external_id": None}
-    values.update(fields)
-    return values
+    return factories.update(status, update_id="u1", request_id="r1", agency=agency, **fields)
 
 
 def owner_of(status: str) -> str | None:
