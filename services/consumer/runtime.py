@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from kafka import KafkaConsumer
@@ -35,14 +35,17 @@ RETRY_MAX_S = 30.0
 METADATA_MAX_AGE_MS = 5_000
 
 
-class Handler(Protocol):
-    """What a process does with its batches; it knows nothing of the consumer loop."""
+class Handler:
+    """What a process does with its batches; it knows nothing of the consumer loop. Subclasses define `apply`
+    and, where they need to, the other three."""
 
     def apply(self, messages: list) -> Any:
         """Handle a batch of kafka-python records; raise an error `transient` accepts to have it read again."""
+        raise NotImplementedError
 
     def transient(self, error: BaseException) -> bool:
         """True for an error of the handler's own dependencies that says nothing about the records."""
+        return False
 
     def observe(self, result: Any, seconds: float) -> None:
         """Count what `apply` returned, once the batch is committed (seconds: apply and commit)."""

@@ -78,8 +78,9 @@ class Sender:
         return message
 
 
-class Delivery:
-    """The consumer runtime's handler for the notifier: each record of a batch through the notify stage."""
+class Delivery(consumer_runtime.Handler):
+    """The consumer runtime's handler for the notifier: each record of a batch through the notify stage, counted
+    as it goes; the outbox is a local file, so only the registry's outages (the runtime's) are waited out."""
 
     def __init__(self, *, sender: Sender, codec: contract_codec.Codec) -> None:
         self.sender = sender
@@ -88,15 +89,6 @@ class Delivery:
     def apply(self, messages: list) -> None:
         for message in messages:
             _deliver(self.sender, self.codec, message)
-
-    def transient(self, error: BaseException) -> bool:
-        return False  # the outbox is a local file; the registry's outages the runtime waits out itself
-
-    def retried(self, error: BaseException) -> None:
-        pass
-
-    def observe(self, result: None, seconds: float) -> None:
-        pass  # each record is counted as it is delivered
 
 
 def _deliver(sender: Sender, codec, message) -> None:

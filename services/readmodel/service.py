@@ -91,7 +91,7 @@ class BatchResult:
     failed: Tally = field(default_factory=Tally)
 
 
-class Projector:
+class Projector(consumer_runtime.Handler):
     """Decodes and applies batches of consumer records: the consumer runtime's handler for the projection."""
 
     def __init__(self, *, engine: Engine, codec: contract_codec.Codec, kinds: Mapping[str, str],

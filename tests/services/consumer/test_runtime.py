@@ -15,7 +15,7 @@ from streams.settings import Settings
 from tests.support.consumers import FakeConsumer
 
 
-class Recorder:
+class Recorder(consumer_runtime.Handler):
     """A handler that records the values it applied and fails as told: `failures` errors, one per call."""
 
     def __init__(self, *failures: BaseException, transient=()) -> None:
