@@ -116,14 +116,3 @@ def test_a_duplicate_names_the_request_it_duplicates(duplicate_of, code):
     refusal = machine.check(status="open", owner="DOT", update=update("duplicate", duplicate_of=duplicate_of),
                             agencies=AGENCIES)
     assert (refusal and (refusal.code, refusal.field)) == ((code, "duplicate_of") if code else None)
-
-
-@pytest.mark.parametrize("status, expected", [("triage", "open"), ("open", "open"), ("acknowledged", "open"),
-                                              ("in_progress", "open"), ("on_hold", "open"), ("resolved", "closed"),
-                                              ("closed", "closed")])
-def test_open311_knows_only_open_and_closed(status, expected):
-    assert machine.open311_status(status) == expected
-
-
-def test_every_status_has_an_open311_status():
-    assert {machine.open311_status(s) for s in STATUSES} == {"open", "closed"}
