@@ -1,19 +1,15 @@
 """The Faust app: one stable id, broker settings tuned for both Apache Kafka and the embedded broker."""
 
-from collections.abc import MutableMapping
-
 import faust
-from faust.stores import memory as memory_store
 
-from streams.kafka import patches as kafka_patches
 from streams.kafka import security as kafka_security
 from streams.observability import heap
 from streams.settings import Settings
 
 
 def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
-    """A Faust app configured from the settings; agents are registered by their domains."""
-    kafka_patches.apply(settings)  # each correction where its broker needs it
+    """A Faust app configured from the settings; agents are registered by their domains. The corrections of
+    streams/kafka are installed by the worker's start (streams.kafka.internals.install), not here."""
     datadir = settings.data_dir / "faust" / settings.app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -51,13 +47,3 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     heap.tune()
     heap.freeze("started")  # what lives as long as the worker is built by now
     worker.execute_from_commandline()
-
-
-def table_dict(table) -> MutableMapping:
-    """The plain dict that holds a table's data in the app's memory store, where Faust's recovery writes too.
-
-    The store itself is a Mapping whose `get` of a missing key raises and catches KeyError (about 0.5 µs, against
-    0.04 for the dict); the intake index reads about six keys per request, most of them missing.
-    """
-    store = table.data
-    return store.data if isinstance(store, memory_store.Store) else store

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
                                           "for data. Unset: 10 on the embedded broker, which does not wake waiting "
                                           "fetches (it bounds intake-to-routed latency there); Faust's own 1.5 s on "
                                           "Apache Kafka, which answers a waiting fetch as soon as data arrives.")
+    accept_untested_clients: bool = Field(default=False, validation_alias="CIVICFLOW_ACCEPT_UNTESTED_CLIENTS",
+                                          description="[CIVICFLOW_ACCEPT_UNTESTED_CLIENTS] start a worker although "
+                                          "faust-streaming, aiokafka or kafka-python differ from the versions "
+                                          "streams/kafka was tested with (false: refuse, naming them); true logs a "
+                                          "warning instead, for operators who accept the risk.")
     producer_linger_ms: int = Field(default=5, ge=0, validation_alias="CIVICFLOW_PRODUCER_LINGER_MS",
                                     description="[CIVICFLOW_PRODUCER_LINGER_MS] producer batching delay (5).")
     intake_batch_ms: int = Field(default=15, ge=1, validation_alias="CIVICFLOW_INTAKE_BATCH_MS",

@@ -9,6 +9,7 @@ from streams.contracts import admin as contract_admin
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import internals as kafka_internals
 from streams.kafka import lag as kafka_lag
 from streams.kafka import security as kafka_security
 from streams.kafka import transactions as kafka_transactions
@@ -85,6 +86,7 @@ def run(settings: Settings) -> None:
     """Run one worker until SIGINT/SIGTERM; several may share a cluster and split the partitions."""
     kafka_transactions.check(settings)  # exactly_once on a broker without transactions: refused, one line
     logs.configure(log_format=settings.log_format, level=settings.log_level)
+    kafka_internals.install(settings)  # refuses untested client versions before anything starts
     heap.watch_pauses()
     port = claim_port(settings.web_host, settings.web_port)
     app = build(settings, web_port=port)

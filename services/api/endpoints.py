@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.api import formats, params, submissions, updates, views
 from services.api import keys as api_keys
+from services.api import params, submissions, updates, views
 from services.api.exceptions import BadRequest, NotFound, Unavailable
 from services.readmodel import queries
+from streams.open311 import fields as open311_fields
+from streams.open311 import formats
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -25,7 +27,6 @@ log = structlog.get_logger(__name__)
 BASE = "/open311/v2"
 POLL_S = 0.1
 MAX_PAGE = 1_000_000
-CREDENTIALS = ("api_key",)
 FROM_QUERY = ("api_key", "jurisdiction_id")  # many clients put these in the query string of a POST too
 
 Jurisdiction = Annotated[str | None, Query(description="Needed only when the server serves several jurisdictions "
@@ -80,7 +81,8 @@ class Open311:
         fmt = _format(fmt)
         pairs = _with_query(request, await params.form(request))
         problems: list[str] = []
-        fields, attributes = submissions.collect(pairs, allowed=submissions.FIELDS + CREDENTIALS, problems=problems)
+        fields, attributes = submissions.collect(
+            pairs, allowed=open311_fields.REQUEST_FIELDS + open311_fields.CREDENTIALS, problems=problems)
         key = api_keys.authenticate(self.keys, fields.get("api_key"))
         record = submissions.build(fields, attributes, key=key, jurisdictions=self.jurisdictions,
                                    now=datetime.now(timezone.utc), problems=problems)
@@ -209,8 +211,9 @@ class Open311:
         fmt = _format(fmt)
         pairs = _with_query(request, await params.form(request))
         problems: list[str] = []
-        fields, attributes = submissions.collect(pairs, allowed=updates.FIELDS + updates.IGNORED + CREDENTIALS,
-                                                 problems=problems)
+        fields, attributes = submissions.collect(
+            pairs, allowed=open311_fields.UPDATE_FIELDS + open311_fields.UPDATE_IGNORED + open311_fields.CREDENTIALS,
+            problems=problems)
         key = api_keys.authenticate(self.keys, fields.get("api_key"))
         agency = updates.agency_of(key, fields)
         problems += [f"unknown field 'attribute[{code}]'" for code in attributes]

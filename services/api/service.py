@@ -27,12 +27,13 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from services.api import formats, models, params
-from services.api import progress as api_progress
+from services.api import models, params
 from services.api import observability as api_observability
+from services.api import progress as api_progress
 from services.api.endpoints import BASE, Open311
 from services.api.exceptions import ApiConfigError, ApiError
 from streams.kafka import security as kafka_security
+from streams.open311 import formats
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -13,17 +13,14 @@ from services.api.exceptions import BadRequest
 from services.api.keys import ApiKey
 from services.sdk import exceptions as sdk_exceptions
 from services.sdk import requests as sdk_requests
+from streams.events import clock as events_clock
 from streams.jurisdiction.conditions import Facts
+from streams.open311 import fields as open311_fields
 from streams.sla import policy as sla_policy
 from streams.validation import checks as validation_checks
 
 log = structlog.get_logger(__name__)
 
-# Form field → the submission's field (address_string and the rest keep their Open311 names).
-FIELDS = ("jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
-          "account_id", "first_name", "last_name", "phone", "description", "media_url",
-          "idempotency_key", "language")  # the last two: civicflow extensions
-CREDENTIALS = ("api_key",)
 _ATTRIBUTE = re.compile(r"attribute\[([^\[\]]+)\](\[\])?")
 _CONSEQUENCES_OF_BAD_NUMBERS = frozenset({"location_missing", "location_incomplete"})
 _PLACEHOLDER_CODE = "-"
@@ -71,7 +68,8 @@ def build(fields: Mapping[str, str], attributes: dict[str, list[str]], *, key: A
     bad_numbers = ("lat" in fields and lat is None) or ("long" in fields and lon is None)
     if jurisdiction_id is None:
         return None
-    request = {name: fields[name] for name in FIELDS if name in fields and name not in ("lat", "long")}
+    request = {name: fields[name] for name in open311_fields.REQUEST_FIELDS
+               if name in fields and name not in ("lat", "long")}
     request.update(jurisdiction_id=jurisdiction_id, service_code=service_code or _PLACEHOLDER_CODE,
                    channel=key.channel, lat=lat, long=lon, attribute=attributes)
     try:
@@ -108,10 +106,12 @@ def expected_at(row: Mapping, *, record: Mapping, jurisdiction) -> datetime | No
                       attributes=record["attributes"], description=record["description"],
                       districts=json.loads(row["districts"] or "{}"), priority=row["priority"])
         _, goals = jurisdiction.sla.goals_for(facts)
-        for goal in goals:
-            if goal.name == sla_policy.RESOLVE:
-                start_ms = int(record["submitted_at"].timestamp() * 1000)
-                return datetime.fromtimestamp(goal.deadline_from(start_ms) / 1000, tz=timezone.utc)
+        submitted_ms = events_clock.to_ms(record["submitted_at"])
+        due_in_ms = events_clock.to_ms(record["due_at"]) - submitted_ms if record.get("due_at") else None
+        expected_ms = sla_policy.expected_resolve_ms({g.name: g for g in goals}, submitted_ms=submitted_ms,
+                                                     due_in_ms=due_in_ms)
+        if expected_ms is not None:
+            return datetime.fromtimestamp(expected_ms / 1000, tz=timezone.utc)
     except Exception:  # an estimate only: the answer goes out without it
         log.warning("expected_time_estimate_failed", request_id=row["request_id"], exc_info=True)
     return None

@@ -23,18 +23,11 @@ from services.readmodel import times as readmodel_times
 from services.readmodel.schema import events
 from services.sdk import exceptions as sdk_exceptions
 from services.sdk import updates as sdk_updates
+from streams.events import ids
 from streams.lifecycle import machine
-from streams.pipeline import ids
+from streams.open311 import statuses as open311_statuses
 from streams.validation import checks as validation_checks
 
-# FixMyStreet's statuses → the platform's update statuses (the platform's own names are taken as they are).
-FMS_STATUSES = {"FIXED": "resolved", "CLOSED": "closed", "IN_PROGRESS": "in_progress",
-                "ACTION_SCHEDULED": "in_progress", "INVESTIGATING": "in_progress", "OPEN": "reopened"}
-FIELDS = ("jurisdiction_id", "service_request_id", "status", "updated_datetime", "description", "update_id",
-          "media_url", "agency", "to_agency", "duplicate_of")
-# FixMyStreet also posts who wrote the update: accepted, never read or forwarded.
-IGNORED = ("email", "first_name", "last_name", "phone", "title", "account_id", "service_code", "device_id",
-           "public_anonymity_required", "email_alerts_requested", "service_request_id_ext", "nsg_ref")
 TOKEN_PREFIX = "update-"
 # The read model keeps a refused update's messages, not its codes: the lifecycle's messages of the two refusals
 # that are not 400s.
@@ -57,12 +50,12 @@ def platform_status(value: str | None, *, problems: list[str]) -> str | None:
         problems.append("status is required")
         return None
     text = value.strip()
-    if text.upper() in FMS_STATUSES:
-        return FMS_STATUSES[text.upper()]
+    if text.upper() in open311_statuses.FMS_UPDATE_STATUS:
+        return open311_statuses.FMS_UPDATE_STATUS[text.upper()]
     if text.lower() in sdk_updates.STATUSES:
         return text.lower()
     problems.append(f"status {params.echo(value)} is not one of {', '.join(sdk_updates.STATUSES)} "
-                    f"or FixMyStreet's {', '.join(FMS_STATUSES)}")
+                    f"or FixMyStreet's {', '.join(open311_statuses.FMS_UPDATE_STATUS)}")
     return None
 
 

@@ -1,4 +1,5 @@
-"""GeoReport v2 documents built from the catalog and from read-model rows (plain data; formats.py renders them).
+"""GeoReport v2 documents built from the catalog and from read-model rows (plain data; streams/open311/formats.py
+renders them).
 
 Field names and order follow the spec and the real cities' responses. Contact details are never shown: the read
 model holds none, and nothing here reads a submission.
@@ -9,15 +10,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.api.formats import local, w3c
 from streams.jurisdiction.models import Service
+from streams.open311 import statuses as open311_statuses
+from streams.open311.formats import local, w3c
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-# Platform status after an accepted update → FixMyStreet's update status (its extension of OPEN/CLOSED).
-FMS_STATUS = {"triage": "OPEN", "open": "OPEN", "acknowledged": "INVESTIGATING", "in_progress": "IN_PROGRESS",
-              "on_hold": "ACTION_SCHEDULED", "resolved": "FIXED", "closed": "CLOSED"}
-_WORDS = {"triage": "In triage", "open": "Open", "acknowledged": "Acknowledged", "in_progress": "In progress",
-          "on_hold": "On hold", "resolved": "Resolved", "closed": "Closed"}
 
 
 class Jurisdictions:
@@ -134,7 +131,7 @@ def notes(row: Mapping, events: Sequence[Mapping], *, names: Jurisdictions) -> l
             out.append(_note(event["occurred_at"], "opened", summary, event["status"], None, zone))
         elif kind == "transition":
             kind_name = "closed" if event["open311_status"] == "closed" else "activity"
-            summary = _WORDS.get(event["status"], event["status"] or "Updated")
+            summary = open311_statuses.WORDS.get(event["status"], event["status"] or "Updated")
             summary += f" ({agency})" if agency else ""
             out.append(_note(event["occurred_at"], kind_name, summary, event["status"], event["note"], zone))
     for reason in rejection_reasons(row):
@@ -158,7 +155,7 @@ def rejection_reasons(row: Mapping) -> list[dict]:
 def update(event: Mapping, *, names: Jurisdictions) -> dict:
     """One request_update of FixMyStreet's GET servicerequestupdates."""
     return {"update_id": event["event_id"], "service_request_id": event["request_id"],
-            "status": FMS_STATUS.get(event["status"], "OPEN"),
+            "status": open311_statuses.FMS_STATUS.get(event["status"], "OPEN"),
             "updated_datetime": w3c(event["occurred_at"], names.zone(event["jurisdiction_id"])),
             "description": event["note"] or "", "media_url": None}
 

@@ -2,12 +2,14 @@
 
 from streams import app as stream_app
 from streams import settings as stream_settings
+from streams.kafka import internals as kafka_internals
 from streams.observability import logs
 
 
 def main() -> None:
     settings = stream_settings.get()
     logs.configure(log_format=settings.log_format, level=settings.log_level)
+    kafka_internals.install(settings)  # as the pipeline worker starts
     app = stream_app.create_app(settings)
     source = app.topic(f"{settings.topic_prefix}bench.passthrough_in")
     target = app.topic(f"{settings.topic_prefix}bench.passthrough_out")

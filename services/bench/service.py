@@ -32,6 +32,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
 
 CODEC = contract_codec.from_url(None)

@@ -22,6 +22,7 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.lifecycle.models import RequestState
 from streams.settings import Settings
 from streams.sla.goals import GoalState

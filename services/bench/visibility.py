@@ -21,6 +21,7 @@ from streams import worker as stream_worker
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import security as kafka_security
 from streams.settings import Settings
 
 

@@ -1,27 +1,26 @@
 """`civicflow notifier`: reads the notifications topic, renders each message in its language with the
 jurisdiction's templates, and "delivers" it: one JSON line per message in the outbox file (what a real sender
 would hand to an email, SMS or push gateway), and a log line with the address masked.
+
+The consumer runtime (services/consumer/runtime.py) polls, commits after each delivered batch and waits out
+schema-registry outages by reading the batch again; the sender's event-id memory makes the repeat a no-op.
 """
 
 import json
-import signal
 import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from kafka import KafkaConsumer
-from prometheus_client import start_http_server
 
+from services.consumer import runtime as consumer_runtime
 from services.sdk.dedupe import SeenEvents
-from streams import worker as stream_worker
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
 from streams.notifications import templates as notifications_templates
 from streams.observability import logs, metrics
 from streams.settings import Settings
@@ -29,11 +28,8 @@ from streams.settings import Settings
 log = structlog.get_logger(__name__)
 STAGE = "notify"
 METRICS_PORT_OFFSET = 300  # /metrics on the web port + 300 (6366 by default)
-
-
-# A topic this process reads may be created after it starts (by the first worker): Apache Kafka then assigns
-# nothing until the client's metadata is refreshed, 5 minutes by default; every 5 s it joins within seconds.
-METADATA_MAX_AGE_MS = 5_000
+POLL_TIMEOUT_MS = 200
+FETCH_MAX_WAIT_MS = 100
 
 
 def outbox_path(settings: Settings) -> Path:
@@ -82,50 +78,53 @@ class Sender:
         return message
 
 
+class Delivery(consumer_runtime.Handler):
+    """The consumer runtime's handler for the notifier: each record of a batch through the notify stage, counted
+    as it goes; the outbox is a local file, so only the registry's outages (the runtime's) are waited out."""
+
+    def __init__(self, *, sender: Sender, codec: contract_codec.Codec) -> None:
+        self.sender = sender
+        self.codec = codec
+
+    def apply(self, messages: list) -> None:
+        for message in messages:
+            _deliver(self.sender, self.codec, message)
+
+
 def _deliver(sender: Sender, codec, message) -> None:
     """One record through the notify stage: in, out (delivered or repeat), dead-lettered when undecodable."""
     started = time.perf_counter()
-    metrics.stage_in(STAGE).inc()
-    try:
+    try:  # counted in once decoded or refused: a registry outage raises here and the batch is read again
         notification = codec.decode(contract_schemas.NOTIFICATION, message.value)
     except contract_exceptions.DecodeError as error:
+        metrics.stage_in(STAGE).inc()
         metrics.dead_lettered(STAGE, error.code).inc()
         log.warning("notification_undecodable", error=str(error), offset=message.offset)
         return
+    metrics.stage_in(STAGE).inc()
     delivered = sender.deliver(notification)
     metrics.stage_out(STAGE, "delivered" if delivered else "skipped").inc()
     metrics.stage_seconds(STAGE).observe(time.perf_counter() - started)
     metrics.stage_last(STAGE).set(time.time())
 
 
-def run(settings: Settings) -> int:
-    """Deliver until SIGINT or SIGTERM."""
+def run(settings: Settings, *, port: int | None = None, stop: threading.Event | None = None) -> int:
+    """Deliver until SIGINT or SIGTERM (or `stop` is set); /metrics on `port`, or the first free port from
+    web_port + 300 (6366) on."""
     logs.configure(log_format=settings.log_format, level=settings.log_level)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings)
     path = outbox_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    consumer = KafkaConsumer(topics.notifications, bootstrap_servers=settings.bootstrap_servers,
-                             group_id=f"{settings.app_id}-notifier", auto_offset_reset="earliest",
-                             isolation_level=settings.isolation_level,  # exactly_once: committed records only
-                             enable_auto_commit=False, fetch_max_wait_ms=100, session_timeout_ms=6000,
-                             heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
-                             **kafka_security.from_settings(settings).kafka_python())
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    port = stream_worker.claim_port(settings.web_host, settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("delivered", "skipped"))
-    start_http_server(port, addr=settings.web_host)
-    log.info("notifier_starting", outbox=str(path), topic=topics.notifications,
-             metrics=f"http://{settings.web_host}:{port}/metrics")
+    group = f"{settings.app_id}-notifier"
     with path.open("a", encoding="utf-8") as outbox:
-        sender = Sender(jurisdictions=jurisdictions, outbox=outbox)
-        while not stop.is_set():
-            for records in consumer.poll(timeout_ms=200).values():
-                for message in records:
-                    _deliver(sender, codec, message)
-            consumer.commit()
-    consumer.close()
+        handler = Delivery(sender=Sender(jurisdictions=jurisdictions, outbox=outbox), codec=codec)
+        consumer_runtime.serve(
+            settings, name="notifier", handler=handler, stop=stop, poll_timeout_ms=POLL_TIMEOUT_MS,
+            connect=lambda: consumer_runtime.consumer_for(settings, group=group, topics=[topics.notifications],
+                                                          fetch_max_wait_ms=FETCH_MAX_WAIT_MS),
+            metrics_port=port if port is not None else settings.web_port + METRICS_PORT_OFFSET,
+            outbox=str(path), topic=topics.notifications, group=group)
     return 0

@@ -1,13 +1,12 @@
 """The projection process (`civicflow projection`): reads the routed, rejected and lifecycle topics into the
 read model's database.
 
-Each polled batch is decoded, applied in one database transaction, and only then are its Kafka offsets
-committed. A crash between the two re-delivers the batch, which the projection's event-id de-duplication turns
-into a no-op: at-least-once delivery with an exactly-once effect. Several processes may share the consumer
-group; they split the partitions.
+Each polled batch is decoded and applied in one database transaction; the consumer runtime
+(services/consumer/runtime.py) commits its Kafka offsets only after that. A crash between the two re-delivers
+the batch, which the projection's event-id de-duplication turns into a no-op: at-least-once delivery with an
+exactly-once effect. Several processes may share the consumer group; they split the partitions.
 """
 
-import signal
 import threading
 import time
 from collections import Counter as Tally
@@ -17,13 +16,12 @@ from datetime import datetime, timezone
 
 import structlog
 from kafka import KafkaConsumer
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from structlog.contextvars import bound_contextvars
 
+from services.consumer import runtime as consumer_runtime
 from services.readmodel import db, projection
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
@@ -31,17 +29,13 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.kafka import security as kafka_security
 from streams.observability import logs, metrics
-from streams.observability.ports import claim_port
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 METRICS_PORT_OFFSET = 200  # the first port tried for /metrics is web_port + 200 (6266)
-POLL_TIMEOUT_MS = 500
-MAX_RECORDS = 500
-RETRY_MAX_S = 30.0
+FETCH_MAX_WAIT_MS = 50
 SUBJECTS = {"routed": contract_schemas.ROUTED, "rejected": contract_schemas.REJECTED,
             "lifecycle": contract_schemas.LIFECYCLE}
 
@@ -66,8 +60,8 @@ LAST_APPLIED = Gauge("civicflow_projection_last_applied_timestamp_seconds",
                      "Unix time at which the projection last applied a record of the topic.", ["topic"])
 
 # Errors worth waiting out: the database unreachable, restarting, locked or in a deadlock, the schema registry
-# unreachable. Any other error of a batch is looked for record by record, and the records that fail alone are
-# skipped (counted and logged).
+# unreachable (which the consumer runtime waits out for every consumer too). Any other error of a batch is looked
+# for record by record, and the records that fail alone are skipped (counted and logged).
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, contract_exceptions.RegistryError)
 
 
@@ -97,8 +91,8 @@ class BatchResult:
     failed: Tally = field(default_factory=Tally)
 
 
-class Projector:
-    """Decodes and applies batches of consumer records; knows nothing of the consumer loop."""
+class Projector(consumer_runtime.Handler):
+    """Decodes and applies batches of consumer records: the consumer runtime's handler for the projection."""
 
     def __init__(self, *, engine: Engine, codec: contract_codec.Codec, kinds: Mapping[str, str],
                  catalog: projection.Catalog | None = None, clock: Callable[[], datetime] | None = None) -> None:
@@ -107,6 +101,21 @@ class Projector:
         self.kinds = dict(kinds)   # topic name -> routed, rejected or lifecycle
         self.catalog = catalog
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    def apply(self, messages: list) -> BatchResult:
+        """Decode and apply one polled batch (the runtime commits it after this returns)."""
+        result = BatchResult()
+        self.apply_decoded(self.decode(messages, result), result)
+        return result
+
+    def transient(self, error: BaseException) -> bool:
+        return transient(error)
+
+    def retried(self, error: BaseException) -> None:
+        RETRIES.inc()
+
+    def observe(self, result: BatchResult, seconds: float) -> None:
+        _observe(result, seconds)
 
     def decode(self, messages, result: BatchResult) -> list[Decoded]:
         """The batch's records that decode as the topic's record type; the others are counted and logged."""
@@ -126,7 +135,7 @@ class Projector:
             decoded.append(Decoded(kind, record, message.topic, message.partition, message.offset))
         return decoded
 
-    def apply(self, decoded: list[Decoded], result: BatchResult) -> None:
+    def apply_decoded(self, decoded: list[Decoded], result: BatchResult) -> None:
         """Apply the batch in one transaction; when it fails for another reason than an unavailable database,
         apply it record by record and skip (count, log) the records that fail on their own."""
         now = self.clock()
@@ -161,58 +170,6 @@ class Projector:
             return applied
 
 
-def consume(consumer, projector: Projector, *, stop: threading.Event,
-            sleep: Callable[[float], bool] | None = None) -> None:
-    """Poll, apply and commit until `stop` is set. A batch that meets an unavailable database is read again
-    (its partitions are rewound) after a growing pause; nothing is committed for it."""
-    sleep = sleep or stop.wait
-    backoff = 0.0
-    while not stop.is_set():
-        batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS)
-        if not batch:
-            continue
-        started = time.perf_counter()
-        result = BatchResult()
-        messages = [m for records in batch.values() for m in records]
-        try:
-            projector.apply(projector.decode(messages, result), result)
-        except Exception as error:
-            if not transient(error):
-                raise
-            backoff = min(RETRY_MAX_S, backoff * 2 or 0.5)
-            RETRIES.inc()
-            log.warning("batch_retry", error=f"{type(error).__name__}: {error}", records=len(messages),
-                        retry_in_s=backoff)
-            _rewind(consumer, batch)
-            sleep(backoff)
-            continue
-        backoff = 0.0
-        try:
-            consumer.commit(_offsets(batch))
-        except KafkaError as error:  # e.g. a rebalance took the partitions: their next owner re-applies, a no-op
-            log.warning("commit_failed", error=f"{type(error).__name__}: {error}")
-        _observe(result, time.perf_counter() - started)
-
-
-def _offsets(batch) -> dict:
-    """The offsets to commit after the batch: each partition's next record (with the last record's leader
-    epoch, as kafka-python commits its own positions)."""
-    def epoch(record) -> int:
-        value = getattr(record, "leader_epoch", None)
-        return -1 if value is None else value
-
-    return {tp: OffsetAndMetadata(records[-1].offset + 1, "", epoch(records[-1])) for tp, records in batch.items()}
-
-
-def _rewind(consumer, batch) -> None:
-    """Read the batch again from its first records (partitions taken away meanwhile are their new owner's)."""
-    for tp, records in batch.items():
-        try:
-            consumer.seek(tp, records[0].offset)
-        except KafkaError as error:
-            log.info("rewind_skipped", topic=tp.topic, partition=tp.partition, error=str(error))
-
-
 def _observe(result: BatchResult, seconds: float) -> None:
     BATCH_SECONDS.observe(seconds)
     now = time.time()
@@ -245,14 +202,8 @@ def _observe(result: BatchResult, seconds: float) -> None:
 
 def consumer_for(settings: Settings, topics: list[str]) -> KafkaConsumer:
     """The projection's consumer: its own group, offsets committed by hand after each applied batch."""
-    return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
-                         group_id=f"{settings.app_id}-readmodel", auto_offset_reset="earliest",
-                         isolation_level=settings.isolation_level,  # exactly_once: committed records only
-                         enable_auto_commit=False, fetch_max_wait_ms=50, session_timeout_ms=6000,
-                         heartbeat_interval_ms=1000,
-                         # its topics may be created after it starts (by the first worker): on Apache Kafka the
-                         # group is assigned nothing until metadata is refreshed, 5 minutes by default
-                         metadata_max_age_ms=5_000, **kafka_security.from_settings(settings).kafka_python())
+    return consumer_runtime.consumer_for(settings, group=f"{settings.app_id}-readmodel", topics=topics,
+                                         fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
 
 
 def _catalog(settings: Settings) -> projection.Catalog | None:
@@ -270,41 +221,18 @@ def run(settings: Settings, *, port: int | None = None, stop: threading.Event | 
     /metrics listens on `port`, or the first free port from web_port + 200 (6266) on.
     """
     logs.configure(log_format=settings.log_format, level=settings.log_level)
-    stop = stop or threading.Event()
     engine = db.engine_for(settings.read_model_url)
     db.migrate(engine)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     kinds = {topics.routed: "routed", topics.rejected: "rejected", topics.lifecycle: "lifecycle"}
     projector = Projector(engine=engine, codec=contract_codec.from_settings(settings),
                           kinds=kinds, catalog=_catalog(settings))
-    metrics_port = claim_port(settings.web_host, port if port is not None else settings.web_port + METRICS_PORT_OFFSET)
     metrics.zero(STAGE, outcomes=("applied", "duplicate"))
-    server, _ = start_http_server(metrics_port, addr=settings.web_host)
-    previous = _handle_signals(stop)
-    consumer = None
     try:
-        consumer = consumer_for(settings, list(kinds))
-        log.info("projection_starting", bootstrap=settings.bootstrap_servers, group=f"{settings.app_id}-readmodel",
-                 topics=list(kinds), database=engine.url.render_as_string(hide_password=True),
-                 metrics=f"http://{settings.web_host}:{metrics_port}/metrics")
-        consume(consumer, projector, stop=stop)
+        consumer_runtime.serve(
+            settings, name="projection", handler=projector, connect=lambda: consumer_for(settings, list(kinds)),
+            metrics_port=port if port is not None else settings.web_port + METRICS_PORT_OFFSET, stop=stop,
+            group=f"{settings.app_id}-readmodel", topics=list(kinds),
+            database=engine.url.render_as_string(hide_password=True))
     finally:
-        if consumer is not None:
-            consumer.close(autocommit=False)
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        server.shutdown()
-        server.server_close()
         engine.dispose()
-        log.info("projection_stopped")
-
-
-def _handle_signals(stop: threading.Event) -> dict:
-    """SIGTERM and SIGINT set `stop` (the batch in hand is finished first); only the main thread can do this."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {}
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous[signum] = signal.getsignal(signum)
-        signal.signal(signum, lambda _signum, _frame: stop.set())
-    return previous

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from services.replay.mapping import Mapping, fold
-from streams.pipeline import ids
+from streams.events import ids
 
 UPDATE_ORDER = {"submission": 0, "resolved": 1, "closed": 2}
 # Tried after the mapping's own formats and ISO 8601, in this order: the shapes US open-data portals and

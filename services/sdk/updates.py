@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 from services.sdk import delivery as sdk_delivery
 from services.sdk.exceptions import SubmissionError
 from streams.contracts import schemas as contract_schemas
+from streams.events import ids
 from streams.kafka import security as kafka_security
-from streams.pipeline import ids
 
 STATUSES = ("acknowledged", "in_progress", "on_hold", "resolved", "closed", "reopened", "transferred", "duplicate")
 

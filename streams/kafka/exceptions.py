@@ -1,4 +1,4 @@
-"""Errors of the Kafka client package."""
+"""Errors of the kafka package."""
 
 from streams.exceptions import CivicflowError
 
@@ -10,3 +10,7 @@ class SecurityConfigError(CivicflowError):
 class TransactionsUnavailable(CivicflowError):
     """exactly_once was asked for on a broker that does not start Kafka transactions; the message is the reason,
     in one line."""
+
+
+class UntestedClientVersions(CivicflowError):
+    """The installed Kafka client libraries are not the versions streams/kafka's corrections were tested with."""

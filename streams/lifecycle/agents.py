@@ -8,13 +8,15 @@ partition count, so one request's records meet in one partition and one worker.
 
 import asyncio
 import time
-from datetime import datetime, timezone
 
 import faust
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from streams import app as stream_app
+from streams.events import clock as events_clock
+from streams.events import dead_letters as events_dead_letters
+from streams.events.models import Emit
+from streams.kafka import internals as kafka_internals
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
 from streams.kafka import transactions as kafka_transactions
@@ -25,8 +27,6 @@ from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
 from streams.kafka import security as kafka_security
 from streams.observability import heap, logs, metrics
-from streams.pipeline import records as pipeline_records
-from streams.pipeline.models import Emit
 
 AGENT = "lifecycle"
 BATCH_MAX = 500
@@ -42,7 +42,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
                       changelog_topic=changelog)
-    processor.store = stream_app.table_dict(table)
+    processor.store = kafka_internals.table_dict(table)
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
     archive = (RoutedArchive(bootstrap_servers=bootstrap_servers, security=security, topic=topics.routed)
@@ -185,16 +185,16 @@ class _Handler:
             log.error("transfer_record_missing", request_id=transfer.request_id, to_agency=transfer.to_agency)
             return
         emit = lifecycle_transfers.work_for(codec=self.processor.codec, topics=self.topics, routed=value,
-                                           transfer=transfer, now=datetime.now(timezone.utc))
+                                           transfer=transfer, now=events_clock.utc_now())
         await self.sink.send(emit, source=source)
 
     async def _dead_letter(self, message, code: str, reason: str) -> None:
         metrics.dead_lettered(AGENT, code).inc()
         metrics.stage_out(AGENT, "dead_lettered").inc()
         log.warning("dead_lettered", reason=code)
-        record = pipeline_records.dead_letter(source=(message.topic, message.partition, message.offset),
+        record = events_dead_letters.dead_letter(source=(message.topic, message.partition, message.offset),
                                               key=message.key, value=message.value, code=code, reason=reason,
-                                              now=datetime.now(timezone.utc))
+                                              now=events_clock.utc_now())
         value = self.processor.codec.encode(contract_schemas.DEAD_LETTER, record)
         await self.sink.send(Emit(self.topics.dead_letter, message.key, value), source=(message.topic,
                                                                                         message.partition))

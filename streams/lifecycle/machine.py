@@ -5,12 +5,12 @@ Statuses: triage (no agency yet), open, acknowledged, in_progress, on_hold, reso
 
 from dataclasses import dataclass
 
+from streams.open311 import statuses as open311_statuses
 from streams.validation.models import UPDATE_REASON_CODES
 
 REFUSAL_CODES = ("unknown_request", "illegal_transition", "not_owner", "to_agency_missing", "to_agency_invalid",
                  "duplicate_of_missing", *UPDATE_REASON_CODES)  # the last: an update's time (validation.checks)
 ACTIVE = frozenset({"open", "acknowledged", "in_progress", "on_hold"})
-OPEN311_CLOSED = frozenset({"resolved", "closed"})
 TRIAGE_AGENCY = "TRIAGE"
 
 # update status -> (statuses it may come from, status it leads to)
@@ -35,11 +35,6 @@ class Refusal:
     field: str | None = None
 
 
-def open311_status(status: str) -> str:
-    """GeoReport v2 knows open and closed only: resolved and closed requests are closed."""
-    return "closed" if status in OPEN311_CLOSED else "open"
-
-
 def check(*, status: str, owner: str | None, update: dict, agencies) -> Refusal | None:
     """None when the update may be applied to a request in `status` owned by `owner`, else why not."""
     sender = update["agency"]
@@ -49,7 +44,7 @@ def check(*, status: str, owner: str | None, update: dict, agencies) -> Refusal 
                        f"(owner: {expected_owner})", "agency")
     allowed, _ = TRANSITIONS[update["status"]]
     if status not in allowed:
-        hint = " without reopening it" if status in OPEN311_CLOSED else ""
+        hint = " without reopening it" if status in open311_statuses.CLOSED else ""
         return Refusal("illegal_transition", f"a request that is {status} cannot become {update['status']}{hint}",
                        "status")
     if update["status"] == "transferred":

@@ -10,7 +10,6 @@ intake later than the updates a replay writes directly); a request whose routed 
 updates has them parked, and applies them in time order, with its own timers in between, when it arrives.
 """
 
-import dataclasses
 import orjson
 import sys
 import time
@@ -25,9 +24,8 @@ from streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_dist
 from streams.lifecycle.timers import Timers
 from streams.notifications import models as notifications_models
 from streams.notifications import templates as notifications_templates
-from streams.pipeline import ids
-from streams.pipeline.models import Emit
-from streams.sla import calendar as sla_calendar
+from streams.events import ids
+from streams.events.models import Emit
 from streams.sla import goals as sla_goals
 from streams.sla import policy as sla_policy
 from streams.validation import bounds as validation_bounds
@@ -253,14 +251,7 @@ class LifecycleProcessor:
 
     def _goals(self, state: RequestState) -> dict[str, sla_policy.Goal]:
         goals = {g.name: g for g in self._sla(state.jurisdiction_id).goals_named(state.policy)}
-        resolve = goals.get(sla_policy.RESOLVE)
-        if state.due_override and state.cycle == 0:
-            # An explicit due date is the resolve goal, on calendar time, even where no policy has one (an
-            # import's due date of a service without a policy is still the city's deadline).
-            goals[sla_policy.RESOLVE] = (sla_policy.explicit_resolve(state.due_override) if resolve is None else
-                                         dataclasses.replace(resolve, target_ms=state.due_override,
-                                                             clock=_CALENDAR_TIME, target_days=0))
-        return goals
+        return sla_policy.with_due_date(goals, due_in_ms=state.due_override if state.cycle == 0 else None)
 
     def _start_goals(self, state: RequestState, *, at_ms: int) -> None:
         goals = self._goals(state)
@@ -507,8 +498,6 @@ class LifecycleProcessor:
                     update={**update, "occurred_at": records.at(update["occurred_at"])})
 
 
-
-_CALENDAR_TIME = sla_calendar.CalendarTime()
 
 
 def _ms(moment) -> int:

@@ -2,9 +2,9 @@
 
 from datetime import datetime, timezone
 
-from streams.lifecycle import machine
+from streams.events import ids
 from streams.lifecycle.models import RequestState
-from streams.pipeline import ids
+from streams.open311 import statuses as open311_statuses
 from streams.sla import policy as sla_policy
 
 
@@ -26,7 +26,7 @@ def lifecycle(*, request_id: str, state: RequestState, kind: str, occurred_ms: i
         "occurred_at": at(occurred_ms),
         "agency": state.agency,
         "status": state.status,
-        "open311_status": machine.open311_status(state.status),
+        "open311_status": open311_statuses.open311_status(state.status),
         "previous_status": previous_status,
         "update": update,
         "cycle": state.cycle,

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from streams.contracts import schemas as contract_schemas
-from streams.pipeline import ids
-from streams.pipeline.models import Emit
+from streams.events import ids
+from streams.events.models import Emit
 
 TRANSFER_RULE = "transfer"
 

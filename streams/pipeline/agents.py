@@ -16,8 +16,8 @@ from collections import defaultdict
 import faust
 import structlog
 
-from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
+from streams.kafka import internals as kafka_internals
 from streams.kafka import partitioner as kafka_partitioner
 from streams.kafka import transactions as kafka_transactions
 from streams.observability import logs, metrics
@@ -43,7 +43,8 @@ def register(app: faust.App, *, build_pipeline, intake_topic: str, changelog_top
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer="json", internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     table = app.Table("intake_index", default=None, partitions=app.conf.topic_partitions, changelog_topic=changelog)
-    index = pipeline_index.IntakeIndex(stream_app.table_dict(table), idempotency_window_ms=idempotency_window_s * 1000)
+    index = pipeline_index.IntakeIndex(kafka_internals.table_dict(table),
+                                       idempotency_window_ms=idempotency_window_s * 1000)
     pipeline: Pipeline = build_pipeline(index, changelog_topic)
     topic = app.topic(intake_topic, key_serializer="raw", value_serializer="raw")
     sink = sink or ProducerSink(app)

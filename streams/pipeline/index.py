@@ -1,4 +1,5 @@
-"""Per-partition intake state: idempotency keys and a spatial grid of open requests for duplicate detection.
+"""Per-partition intake state: idempotency keys and a spatial grid of open requests for duplicate detection
+(the grid and the duplicate rule are enrichment's: streams/enrichment/duplicates.py).
 
 The store is any mutable mapping: the agent passes the in-memory data of a Faust table, unit tests a dict.
 Every write is also recorded in `changes`, which the pipeline sends to the table's changelog topic with the
@@ -13,29 +14,15 @@ in `changes`. Per-partition heaps of due times make this cost what expires, neve
 the store when partitions are assigned.
 """
 
-import functools
 import heapq
-import math
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
 
-_M_PER_DEG_LAT = 111_320.0
+from streams.enrichment import duplicates as enrichment_duplicates
+from streams.enrichment.duplicates import Nearby
+
 LATENESS_MS = 3_600_000  # how far out of order (behind its partition's watermark) a request can be and see every entry
 EXPIRE_PER_EVENT = 32    # expiries applied per processed event at most, so a jump of the watermark never stalls
-
-
-@dataclass(frozen=True, slots=True)
-class Nearby:
-    """Where to look for duplicates of one request."""
-
-    jurisdiction_id: str
-    service_code: str
-    lat: float
-    lon: float
-    at_ms: int
-    radius_m: float
-    window_ms: int
 
 
 class IntakeIndex:
@@ -82,21 +69,16 @@ class IntakeIndex:
         self._schedule(partition, store_key, at_ms + self.idempotency_window_ms, now + self.idempotency_window_ms)
 
     def duplicate_of(self, *, request_id: str, near: Nearby) -> str | None:
-        """The earliest open request of the same service within radius and window; None if this one is an original."""
-        best = None
-        for cell in _neighbours(near):
-            for other_id, lat, lon, at_ms, *_ in self.store.get(cell, ()):
-                if other_id == request_id:
-                    return None
-                in_window = abs(near.at_ms - at_ms) <= near.window_ms
-                if in_window and _distance_m(near.lat, near.lon, lat, lon) <= near.radius_m:
-                    if best is None or at_ms < best[1]:
-                        best = (other_id, at_ms)
-        return best[0] if best else None
+        """The earliest open request of the same service within radius and window; None if this one is an original
+        (the rule is enrichment's: streams/enrichment/duplicates.py; the index keeps the open requests)."""
+        store = self.store
+        return enrichment_duplicates.duplicate_of(
+            request_id=request_id, near=near,
+            candidates=(entry for cell in enrichment_duplicates.cells_around(near) for entry in store.get(cell, ())))
 
     def add_open(self, *, request_id: str, near: Nearby, partition: int = 0) -> None:
         """Index an original request; drops entries of its cell that fell out of the window."""
-        cell, now = _home(near), self.clock()
+        cell, now = enrichment_duplicates.home_cell(near), self.clock()
         kept = [e for e in self.store.get(cell, ()) if near.at_ms - e[3] <= near.window_ms and e[0] != request_id]
         kept.append([request_id, near.lat, near.lon, near.at_ms, partition, near.window_ms, now])
         self._write(cell, kept)
@@ -173,48 +155,3 @@ def _expiries(key: str, value, idempotency_window_ms: int) -> list[tuple[int, in
             return []
         return [(value[2], value[1] + idempotency_window_ms, value[3] + idempotency_window_ms)]
     return [(e[4], e[3] + e[5], e[6] + e[5]) for e in value if len(e) >= 7]
-
-
-def _size_m(radius_m: float) -> float:
-    """Cell height (and least width) in metres: a circle of the radius then overlaps at most 2 x 2 cells."""
-    return 2.0 * max(radius_m, 1.0)
-
-
-@functools.lru_cache(maxsize=65_536)
-def _width_deg(row: int, size_m: float) -> float:
-    """Cell width in degrees of longitude in a row: at least size_m metres even at the row's poleward edge."""
-    edges = (row * size_m / _M_PER_DEG_LAT, (row + 1) * size_m / _M_PER_DEG_LAT)
-    cos = max(min(math.cos(math.radians(min(abs(e), 89.0))) for e in edges), 0.01)
-    return size_m / (_M_PER_DEG_LAT * cos)
-
-
-def _cell_key(near: Nearby, row: int, column: int) -> str:
-    return f"dup|{near.jurisdiction_id}|{near.service_code}|{row}|{column}"
-
-
-def _home(near: Nearby) -> str:
-    size = _size_m(near.radius_m)
-    row = math.floor(near.lat * _M_PER_DEG_LAT / size)
-    return _cell_key(near, row, math.floor(near.lon / _width_deg(row, size)))
-
-
-def _neighbours(near: Nearby) -> list[str]:
-    """The cells a point within the radius can have as its home: the rows and columns the circle overlaps."""
-    size = _size_m(near.radius_m)
-    y = near.lat * _M_PER_DEG_LAT
-    # widest extent of the circle in longitude: at its poleward edge, with a margin for the distance formula
-    poleward = min(abs(near.lat) + near.radius_m / _M_PER_DEG_LAT, 89.0)
-    dlon = 1.01 * near.radius_m / (_M_PER_DEG_LAT * max(math.cos(math.radians(poleward)), 0.01))
-    keys = []
-    for row in range(math.floor((y - near.radius_m) / size), math.floor((y + near.radius_m) / size) + 1):
-        width = _width_deg(row, size)
-        for column in range(math.floor((near.lon - dlon) / width), math.floor((near.lon + dlon) / width) + 1):
-            keys.append(_cell_key(near, row, column))
-    return keys
-
-
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Equirectangular distance: exact enough at duplicate-detection radii (metres to a few hundred)."""
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000.0 * math.hypot(x, y)

@@ -2,15 +2,7 @@
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True, slots=True)
-class Emit:
-    """One record to send."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    partition: int | None = None  # None: the producer's partitioner chooses by key
+from streams.events.models import Emit
 
 
 @dataclass(slots=True)

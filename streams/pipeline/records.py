@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from streams.contracts import codec as contract_codec
-from streams.pipeline import ids
+from streams.events import ids
 
 CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 _DETAIL_FIELDS = ("channel", "language", "submitted_at", "lat", "long", "address_string", "address_id",
@@ -27,20 +27,6 @@ def rejected(*, submission: dict, reasons: list, now: datetime, source: tuple[st
         "original_request_id": original_request_id,
         "submission": {**submission, "submitted_at": contract_codec.millis(submission["submitted_at"]),
                        "due_at": contract_codec.millis(submission["due_at"])},
-    }
-
-
-def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes | None,
-                code: str, reason: str, now: datetime) -> dict:
-    """A DeadLetter record keeping the raw input bytes."""
-    topic, partition, offset = source
-    return {
-        "event_id": ids.for_input(topic=topic, partition=partition, offset=offset, kind="dead_letter"),
-        "source_topic": topic, "source_partition": partition, "source_offset": offset,
-        "dead_lettered_at": now,
-        "reason_code": code,
-        "reason": reason,
-        "key": key, "value": value,
     }
 
 

@@ -7,7 +7,7 @@ import orjson
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 import structlog
 
@@ -18,20 +18,18 @@ from streams.contracts import topics as contract_topics
 from streams.enrichment import districts as enrichment_districts
 from streams.enrichment import facts as enrichment_facts
 from streams.enrichment import priority as enrichment_priority
+from streams.events import dead_letters
+from streams.events.clock import utc_now
 from streams.pipeline import index as pipeline_index
 from streams.pipeline import records
-from streams.pipeline.models import Emit, Outcome
+from streams.events.models import Emit
+from streams.pipeline.models import Outcome
 from streams.routing import rules as routing_rules
 from streams.validation import checks as validation_checks
 from streams.validation import imports as validation_imports
 from streams.validation.models import Reason
 
 log = structlog.get_logger(__name__)
-
-
-def utc_now() -> datetime:
-    """The processing clock."""
-    return datetime.now(timezone.utc)
 
 
 def _ms(moment: datetime) -> int:
@@ -256,7 +254,7 @@ class Pipeline:
                                  reason=f"{type(error).__name__}: {error}")
 
     def _dead_letter(self, *, key, value, source, code: str, reason: str) -> Outcome:
-        record = records.dead_letter(source=source, key=key, value=value, code=code, reason=reason,
+        record = dead_letters.dead_letter(source=source, key=key, value=value, code=code, reason=reason,
                                      now=self.clock())
         encoded = self.codec.encode(contract_schemas.DEAD_LETTER, record)
         return Outcome(kind="dead_lettered", emits=[Emit(self.topics.dead_letter, key, encoded)],

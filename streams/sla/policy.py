@@ -1,5 +1,7 @@
 """A jurisdiction's SLA policies compiled for per-request use: calendars built, conditions compiled."""
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
@@ -114,5 +116,28 @@ def _goal(name: str, spec: models.GoalSpec, clocks: dict, warnings: list[float])
 
 def explicit_resolve(target_ms: int) -> Goal:
     """The resolve goal of an explicit due date where the request's policy has none: calendar time, no warnings."""
-    return Goal(name=RESOLVE, target_ms=target_ms, clock=sla_calendar.CalendarTime(), thresholds=(1.0,),
+    return Goal(name=RESOLVE, target_ms=target_ms, clock=_CALENDAR_TIME, thresholds=(1.0,),
                 stops=DEFAULT_STOPS[RESOLVE])
+
+
+_CALENDAR_TIME = sla_calendar.CalendarTime()
+
+
+def with_due_date(goals: Mapping[str, Goal], *, due_in_ms: int | None) -> dict[str, Goal]:
+    """A request's goals by name once its explicit due date (due_in_ms after submission; None: none) is applied:
+    the due date is the resolve goal, on calendar time, even where no policy has one (an import's due date of a
+    service without a policy is still the city's deadline); the policy's warnings and stops are kept."""
+    goals = dict(goals)
+    if due_in_ms:
+        resolve = goals.get(RESOLVE)
+        goals[RESOLVE] = (explicit_resolve(due_in_ms) if resolve is None else
+                          dataclasses.replace(resolve, target_ms=due_in_ms, clock=_CALENDAR_TIME, target_days=0))
+    return goals
+
+
+def expected_resolve_ms(goals: Mapping[str, Goal], *, submitted_ms: int, due_in_ms: int | None) -> int | None:
+    """When a request is expected to be resolved if its resolve goal counts from submission without pausing: the
+    lifecycle's first expected time and the API's estimate before the lifecycle has set one. None without a
+    resolve goal."""
+    resolve = with_due_date(goals, due_in_ms=due_in_ms).get(RESOLVE)
+    return resolve.deadline_from(submitted_ms) if resolve is not None else None

@@ -3,7 +3,7 @@ agency update may be, and what a number may look like.
 
 The limits come from the settings (read once from the environment; `current()`), so every process that checks a
 value checks it against the same bounds. A value outside them is refused with a reason code (checks.py); the
-read side renders whatever was stored all the same (services/api/formats.py).
+read side renders whatever was stored all the same (streams/open311/formats.py).
 """
 
 import math

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
-from streams.pipeline import ids
+from streams.events import ids
+from tests import factories
 
 CODEC = contract_codec.from_url(None)
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
@@ -29,33 +30,28 @@ def roundtrip(subject: str, record: dict) -> dict:
 
 def routed(request_id: str = "req-1", *, outcome: str = "routed", agency: str | None = "DOT",
            duplicate_of: str | None = None, submitted: float = 0, contact: dict | None = CONTACT) -> dict:
-    return roundtrip(contract_schemas.ROUTED, {
-        "event_id": ids.for_request(request_id=request_id, kind="routed"),
-        "request_id": request_id,
-        "jurisdiction_id": JURISDICTION,
-        "routed_at": at(submitted + 0.01),
-        "request": {
-            "service_code": "pothole", "service_name": "Pothole", "service_group": "Streets & Sidewalks",
-            "channel": "mobile", "language": "en-US", "submitted_at": at(submitted),
-            "lat": 40.7128, "long": -74.006, "address_string": "1 Centre St, New York, NY",
-            "address_id": "1001210001", "attributes": {"size": ["large"]},
-            "description": "Deep pothole in the right lane", "media_url": "https://example.org/p.jpg",
-            "due_at": None, "external_id": f"ext-{request_id}",
-        },
-        "contact": contact,
-        "enrichment": {"districts": {"borough": "Manhattan", "community_district": "101"}, "priority": "high",
-                       "priority_rule": "large-potholes", "duplicate_of": duplicate_of},
-        "routing": {"outcome": outcome, "agency": agency, "queue": "potholes" if agency else None,
-                    "rule": "no_match" if outcome == "triage" else "potholes-to-dot",
-                    "topic": "requests.triage" if outcome == "triage" else "work.nyc.dot"},
-    })
+    return roundtrip(contract_schemas.ROUTED, factories.routed(
+        event_id=ids.for_request(request_id=request_id, kind="routed"), request_id=request_id,
+        jurisdiction_id=JURISDICTION, routed_at=at(submitted + 0.01),
+        request={"service_code": "pothole", "service_name": "Pothole", "service_group": "Streets & Sidewalks",
+                 "channel": "mobile", "language": "en-US", "submitted_at": at(submitted),
+                 "lat": 40.7128, "long": -74.006, "address_string": "1 Centre St, New York, NY",
+                 "address_id": "1001210001", "attributes": {"size": ["large"]},
+                 "description": "Deep pothole in the right lane", "media_url": "https://example.org/p.jpg",
+                 "external_id": f"ext-{request_id}"},
+        contact=contact,
+        enrichment={"districts": {"borough": "Manhattan", "community_district": "101"}, "priority": "high",
+                    "priority_rule": "large-potholes", "duplicate_of": duplicate_of},
+        routing={"outcome": outcome, "agency": agency, "queue": "potholes" if agency else None,
+                 "rule": "no_match" if outcome == "triage" else "potholes-to-dot",
+                 "topic": "requests.triage" if outcome == "triage" else "work.nyc.dot"}))
 
 
 def update(request_id: str, status: str, minutes: float, *, agency: str = "DOT", note: str | None = None,
            to_agency: str | None = None, duplicate_of: str | None = None) -> dict:
-    return {"update_id": f"{request_id}-{status}-{minutes}", "request_id": request_id,
-            "jurisdiction_id": JURISDICTION, "agency": agency, "status": status, "occurred_at": at(minutes),
-            "note": note, "to_agency": to_agency, "duplicate_of": duplicate_of, "external_id": None}
+    return factories.update(status, occurred_at=at(minutes), update_id=f"{request_id}-{status}-{minutes}",
+                            request_id=request_id, jurisdiction_id=JURISDICTION, agency=agency, note=note,
+                            to_agency=to_agency, duplicate_of=duplicate_of)
 
 
 def lifecycle(request_id: str, kind: str, minutes: float, *, status: str, agency: str | None = "DOT",
@@ -86,11 +82,10 @@ def transition(request_id: str, status: str, minutes: float, *, to: str | None =
 
 
 def submission(request_id: str = "req-bad", *, service_code: str = "pothole", minutes: float = 0) -> dict:
-    return {"request_id": request_id, "idempotency_key": "idem-1", "jurisdiction_id": JURISDICTION,
-            "service_code": service_code, "channel": "web", "language": "es", "submitted_at": at(minutes),
-            "lat": 41.9, "long": -70.1, "address_string": "Somewhere off the coast", "address_id": None,
-            "attributes": {}, "description": "Water main break", "media_url": None, **CONTACT, "due_at": None,
-            "external_id": f"ext-{request_id}"}
+    return factories.submission(request_id=request_id, idempotency_key="idem-1", jurisdiction_id=JURISDICTION,
+                                service_code=service_code, language="es", submitted_at=at(minutes), lat=41.9,
+                                long=-70.1, address_string="Somewhere off the coast", attributes={},
+                                description="Water main break", **CONTACT, external_id=f"ext-{request_id}")
 
 
 REASONS = [{"code": "location_outside_jurisdiction", "message": "the location is outside New York City",

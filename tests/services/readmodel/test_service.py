@@ -1,67 +1,24 @@
-"""The projection process's loop, on a stand-in consumer (no broker): batches applied then committed,
-undecodable records counted and skipped, an unavailable database waited out without committing."""
+"""The projection process on the consumer runtime, with a stand-in consumer (no broker): batches applied then
+committed, undecodable records counted and skipped, an unavailable database waited out without committing."""
 
 import threading
 import urllib.request
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
 from services.broker import service as broker_service
+from services.consumer import runtime as consumer_runtime
 from services.readmodel import projection, schema, service
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.settings import Settings
 from tests.services.readmodel import records as r
+from tests.support.consumers import FakeConsumer
 
 TOPICS = contract_topics.Topics(prefix="t.")
 KINDS = {TOPICS.routed: "routed", TOPICS.rejected: "rejected", TOPICS.lifecycle: "lifecycle"}
-
-
-class FakeConsumer:
-    """Partitions with fixed logs; poll hands out up to `per_poll` records per partition from the position."""
-
-    def __init__(self, logs: dict[str, list[bytes]], *, stop: threading.Event, per_poll: int = 2,
-                 on_idle=None) -> None:
-        self.logs = {TopicPartition(topic, 0): values for topic, values in logs.items()}
-        self.position = {tp: 0 for tp in self.logs}
-        self.committed: dict[TopicPartition, int] = {}
-        self.commits = 0
-        self.seeks: list[tuple[TopicPartition, int]] = []
-        self.stop = stop
-        self.per_poll = per_poll
-        self.on_idle = on_idle
-
-    def poll(self, timeout_ms: int, max_records: int):
-        batch = {}
-        for tp, values in self.logs.items():
-            start = self.position[tp]
-            chunk = values[start:start + self.per_poll]
-            if chunk:
-                batch[tp] = [SimpleNamespace(topic=tp.topic, partition=tp.partition, offset=start + i, value=v)
-                             for i, v in enumerate(chunk)]
-                self.position[tp] = start + len(chunk)
-        if not batch:
-            if self.on_idle:
-                self.on_idle()
-            self.stop.set()
-        return batch
-
-    def seek(self, tp, offset):
-        self.seeks.append((tp, offset))
-        self.position[tp] = offset
-
-    def commit(self, offsets):
-        self.commits += 1
-        # kafka-python encodes leader_epoch as an int32: None would fail on a real broker
-        assert all(isinstance(meta.leader_epoch, int) and meta.metadata == "" for meta in offsets.values())
-        self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
-
-    def close(self, autocommit=True):
-        pass
 
 
 def sample(name: str, **labels) -> float:
@@ -113,8 +70,8 @@ def test_batches_are_applied_then_committed_and_bad_records_skipped(engine):
     stop = threading.Event()
     consumer = FakeConsumer(topic_logs(), stop=stop)
     before = counters()
-    service.consume(consumer, service.Projector(engine=engine, codec=r.CODEC, kinds=KINDS, catalog=r.CATALOG),
-                    stop=stop)
+    consumer_runtime.consume(consumer, service.Projector(engine=engine, codec=r.CODEC, kinds=KINDS,
+                                                         catalog=r.CATALOG), stop=stop)
     assert request_ids(engine) == ["req-1", "req-2", "req-bad"]
     assert {tp.topic: offset for tp, offset in consumer.committed.items()} == \
         {TOPICS.routed: 4, TOPICS.lifecycle: 2, TOPICS.rejected: 2}
@@ -140,7 +97,7 @@ def test_unavailable_database_rewinds_the_batch_and_commits_nothing(engine, tmp_
             projector.engine = engine  # the database is back
         return stop.is_set()
 
-    service.consume(consumer, projector, stop=stop, sleep=sleep)
+    consumer_runtime.consume(consumer, projector, stop=stop, sleep=sleep)
     assert pauses == [0.5, 1.0, 2.0]
     assert consumer.seeks[:3] == [(tp, 0) for tp in consumer.logs]  # the first batch was read again
     assert request_ids(engine) == ["req-1", "req-2", "req-bad"]
@@ -163,7 +120,7 @@ def test_a_record_that_fails_on_its_own_is_skipped(engine, monkeypatch):
     stop = threading.Event()
     consumer = FakeConsumer(topic_logs(), stop=stop, per_poll=10)
     before = counters()
-    service.consume(consumer, service.Projector(engine=engine, codec=r.CODEC, kinds=KINDS), stop=stop)
+    consumer_runtime.consume(consumer, service.Projector(engine=engine, codec=r.CODEC, kinds=KINDS), stop=stop)
     changed = delta(before, counters())
     assert changed["failed_lifecycle"] == 1 and changed["applied_lifecycle"] == 1
     assert request_ids(engine) == ["req-1", "req-2", "req-bad"]

@@ -6,6 +6,7 @@ import pytest
 
 from streams.lifecycle import machine
 from streams.sla.models import STATUSES
+from tests import factories
 
 AGENCIES = {"DOT", "NYPD"}
 ACTIVE = {"open", "acknowledged", "in_progress", "on_hold"}
@@ -25,10 +26,7 @@ PAIRS = list(itertools.product(STATUSES, LEGAL))
 
 
 def update(status: str, agency: str = "DOT", **fields) -> dict:
-    values = {"update_id": "u1", "request_id": "r1", "jurisdiction_id": "nyc", "agency": agency, "status": status,
-              "occurred_at": 0, "note": None, "to_agency": None, "duplicate_of": None, "external_id": None}
-    values.update(fields)
-    return values
+    return factories.update(status, update_id="u1", request_id="r1", agency=agency, **fields)
 
 
 def owner_of(status: str) -> str | None:
@@ -118,14 +116,3 @@ def test_a_duplicate_names_the_request_it_duplicates(duplicate_of, code):
     refusal = machine.check(status="open", owner="DOT", update=update("duplicate", duplicate_of=duplicate_of),
                             agencies=AGENCIES)
     assert (refusal and (refusal.code, refusal.field)) == ((code, "duplicate_of") if code else None)
-
-
-@pytest.mark.parametrize("status, expected", [("triage", "open"), ("open", "open"), ("acknowledged", "open"),
-                                              ("in_progress", "open"), ("on_hold", "open"), ("resolved", "closed"),
-                                              ("closed", "closed")])
-def test_open311_knows_only_open_and_closed(status, expected):
-    assert machine.open311_status(status) == expected
-
-
-def test_every_status_has_an_open311_status():
-    assert {machine.open311_status(s) for s in STATUSES} == {"open", "closed"}

@@ -12,6 +12,7 @@ from streams.jurisdiction import loader as jurisdiction_loader
 from streams.lifecycle.processor import LifecycleProcessor, Options
 from streams.settings import Settings
 from streams.validation.bounds import Bounds
+from tests import factories
 
 CODEC = contract_codec.from_url(None)
 TOPICS = contract_topics.Topics()
@@ -48,22 +49,14 @@ def processor(jurisdictions, *, event_time=False, clock=None, store=None, bounds
 
 def routed(request_id="r-1", service_code="noise-residential", agency="NYPD", due_at=None, submitted=T0,
            outcome="routed") -> dict:
-    return {"event_id": "e", "request_id": request_id, "jurisdiction_id": "nyc", "routed_at": submitted,
-            "request": {"service_code": service_code, "service_name": "x", "service_group": "Noise", "channel": "web",
-                        "language": "en", "submitted_at": submitted, "lat": 40.7, "long": -73.9,
-                        "address_string": None, "address_id": None, "attributes": {}, "description": None,
-                        "media_url": None, "due_at": due_at, "external_id": "x-1"},
-            "contact": None,
-            "enrichment": {"districts": {"borough": "Manhattan"}, "priority": "normal", "priority_rule": "default",
-                           "duplicate_of": None},
-            "routing": {"outcome": outcome, "agency": agency, "queue": "general", "rule": "nypd",
-                        "topic": "work.nyc.nypd"}}
+    return factories.routed(request_id=request_id, routed_at=submitted,
+                            request={"service_code": service_code, "submitted_at": submitted, "due_at": due_at},
+                            routing={"outcome": outcome, "agency": agency})
 
 
 def update(status, at_ms, *, request_id="r-1", agency="NYPD", update_id=None, **extra) -> dict:
-    return {"update_id": update_id or f"{status}-{at_ms}", "request_id": request_id, "jurisdiction_id": "nyc",
-            "agency": agency, "status": status, "occurred_at": at_ms, "note": None, "to_agency": None,
-            "duplicate_of": None, "external_id": None, **extra}
+    return factories.update(status, occurred_at=at_ms, request_id=request_id, agency=agency,
+                            update_id=update_id or f"{status}-{at_ms}", **extra)
 
 
 def events(result, topic=TOPICS.lifecycle) -> list[dict]:

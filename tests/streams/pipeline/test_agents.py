@@ -16,6 +16,7 @@ from streams.jurisdiction import loader as jurisdiction_loader
 from streams.pipeline import agents as pipeline_agents
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
+from tests import factories
 
 CODEC = contract_codec.from_url(None)
 TOPICS = contract_topics.Topics()
@@ -66,14 +67,10 @@ def agent_and_sink(jurisdictions, tmp_path):
 
 
 def _submission(**overrides) -> dict:
-    record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
-              "service_code": "street-sign-missing", "channel": "phone", "language": "en",
-              "submitted_at": NOW - timedelta(minutes=1), "lat": 40.6608, "long": -73.9986, "address_string": None,
-              "address_id": None, "attributes": {"descriptor": ["stop"]}, "description": "sign gone",
-              "media_url": None, "email": "ana@example.org", "phone": None, "first_name": "Ana", "last_name": None,
-              "device_id": None, "account_id": None, "due_at": None, "external_id": None}
-    record.update(overrides)
-    return record
+    """A phoned-in missing stop sign in Brooklyn, with a contact."""
+    return factories.submission(**{"channel": "phone", "submitted_at": NOW - timedelta(minutes=1), "lat": 40.6608,
+                                   "long": -73.9986, "description": "sign gone", "email": "ana@example.org",
+                                   "first_name": "Ana", **overrides})
 
 
 def _put_args(record: dict) -> dict:

@@ -10,6 +10,7 @@ from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.pipeline.stages import Pipeline
 from streams.settings import Settings
+from tests import factories
 from tests.streams.pipeline import helpers
 
 TOPICS = contract_topics.Topics()
@@ -27,17 +28,15 @@ def _pipeline(jurisdictions, codec=CODEC) -> Pipeline:
 
 
 def _submission(**changes) -> dict:
-    record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
-              "service_code": "chalk-drawing", "channel": "phone", "language": "en",
-              "submitted_at": NOW - timedelta(hours=1), "lat": None, "long": None, "address_string": None,
-              "address_id": None, "attributes": {}, "description": "no heat", "media_url": None, "email": None,
-              "phone": None, "first_name": None, "last_name": None, "device_id": None, "account_id": None,
-              "due_at": NOW - timedelta(hours=2), "external_id": "40611598",
-              "import_record": {"agency": "HPD", "service_name": "CHALK DRAWING",
-                                "districts": {"borough": "Bronx", "community_district": "205", "ward": "9"},
-                                "warnings": [{"code": "closed_before_created", "message": "m", "field": "Closed"}]}}
-    record.update(changes)
-    return record
+    """An imported row of a service the catalog does not know, without a location, due before it was made."""
+    return factories.submission(**{
+        "service_code": "chalk-drawing", "channel": "phone", "submitted_at": NOW - timedelta(hours=1), "lat": None,
+        "long": None, "attributes": {}, "description": "no heat", "due_at": NOW - timedelta(hours=2),
+        "external_id": "40611598",
+        "import_record": {"agency": "HPD", "service_name": "CHALK DRAWING",
+                          "districts": {"borough": "Bronx", "community_district": "205", "ward": "9"},
+                          "warnings": [{"code": "closed_before_created", "message": "m", "field": "Closed"}]},
+        **changes})
 
 
 def _run(pipeline, record):

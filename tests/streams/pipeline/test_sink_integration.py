@@ -10,7 +10,7 @@ from streams import app as stream_app
 from streams.contracts import admin as contract_admin
 from streams.kafka import security as kafka_security
 from streams.pipeline import agents as pipeline_agents
-from streams.pipeline.models import Emit
+from streams.events.models import Emit
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,14 @@ reported with file and place; a jurisdiction without sla.yaml has no goals."""
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.jurisdiction.conditions import Facts
 from streams.settings import Settings
+from streams.sla import goals as sla_goals
+from streams.sla import policy as sla_policy
 from streams.sla.calendar import BusinessCalendar, CalendarTime
 from streams.sla.policy import NO_SLA
 from tests.streams.conftest import assert_reported, edit, problems_of
@@ -163,3 +167,39 @@ def test_a_jurisdiction_without_sla_yaml_has_no_goals(nyc_copy):
     assert jurisdiction.sla is NO_SLA
     assert jurisdiction.sla.goals_for(facts(jurisdiction, "noise-residential")) == ("none", ())
     assert jurisdiction.sla.goals_named("default") == ()
+
+
+# ---- the expected resolve time ----------------------------------------------------------------------------------
+
+def test_the_expected_resolve_time_is_the_resolve_goals_deadline_from_submission(nyc):
+    _, goals = nyc.sla.goals_for(facts(nyc, "noise-residential"))
+    by_name = {g.name: g for g in goals}
+    start = 1_700_000_000_000
+    assert sla_policy.expected_resolve_ms(by_name, submitted_ms=start, due_in_ms=None) == start + 8 * HOUR
+
+
+def test_a_due_date_is_the_resolve_goal_on_calendar_time_with_or_without_a_policy(nyc):
+    _, goals = nyc.sla.goals_for(facts(nyc, "noise-residential"))
+    by_name = {g.name: g for g in goals}
+    start = 1_700_000_000_000
+    assert sla_policy.expected_resolve_ms(by_name, submitted_ms=start, due_in_ms=3 * DAY) == start + 3 * DAY
+    assert sla_policy.expected_resolve_ms({}, submitted_ms=start, due_in_ms=3 * DAY) == start + 3 * DAY
+    assert sla_policy.expected_resolve_ms({}, submitted_ms=start, due_in_ms=None) is None
+    kept = sla_policy.with_due_date(by_name, due_in_ms=3 * DAY)
+    assert kept["acknowledge"] is by_name["acknowledge"]
+    assert kept["resolve"].thresholds == by_name["resolve"].thresholds and kept["resolve"].clock.name == "calendar"
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(1_600_000_000_000, 1_900_000_000_000), due=st.none() | st.integers(1, 400 * DAY),
+       service=st.sampled_from(["noise-residential", "graffiti", "missed-collection", "street-light-condition",
+                              "sewer", "no-such-service"]))
+def test_the_expected_time_is_the_deadline_the_lifecycle_starts_counting_to(nyc, start, due, service):
+    _, goals = nyc.sla.goals_for(facts(nyc, service))
+    by_name = sla_policy.with_due_date({g.name: g for g in goals}, due_in_ms=due)
+    expected = sla_policy.expected_resolve_ms({g.name: g for g in goals}, submitted_ms=start, due_in_ms=due)
+    if "resolve" not in by_name:
+        assert expected is None
+        return
+    state = sla_goals.start(by_name["resolve"], at_ms=start)
+    assert expected == state.deadline

@@ -12,6 +12,7 @@ from streams.validation import checks as validation_checks
 from streams.validation import text as validation_text
 from streams.validation.bounds import Bounds
 from streams.validation.models import REASON_CODES
+from tests import factories
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 EXPECTED_KEY = object()
@@ -24,13 +25,7 @@ def jurisdictions():
 
 def submission(**overrides) -> dict:
     """A valid NYC submission (a missing stop sign at Times Square), with overrides."""
-    record = {"request_id": "r-1", "idempotency_key": None, "jurisdiction_id": "nyc",
-              "service_code": "street-sign-missing", "channel": "web", "language": "en",
-              "submitted_at": NOW - timedelta(minutes=1), "due_at": None, "lat": 40.7580, "long": -73.9855,
-              "address_string": None, "address_id": None, "attributes": {"descriptor": ["stop"]},
-              "description": "The stop sign is gone", "media_url": None}
-    record.update(overrides)
-    return record
+    return factories.submission(**{"submitted_at": NOW - timedelta(minutes=1), **overrides})
 
 
 def reasons_for(jurisdictions, *, key=EXPECTED_KEY, **overrides) -> list:

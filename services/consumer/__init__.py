@@ -1,0 +1,1 @@
+"""The consumer runtime the projection and the notifier share."""

@@ -1,0 +1,19 @@
+"""The processing clock, in UTC, as datetimes or epoch milliseconds (the contracts' unit)."""
+
+import time
+from datetime import datetime, timezone
+
+
+def utc_now() -> datetime:
+    """The processing clock."""
+    return datetime.now(timezone.utc)
+
+
+def wall_clock_ms() -> int:
+    """The processing clock in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(moment.timestamp() * 1000)
