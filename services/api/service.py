@@ -222,23 +222,21 @@ def _unexpected(request: Request, error: Exception) -> Response:
 def run(settings: Settings) -> int:
     """`civicflow api`: the API on the configured jurisdictions, read model and Kafka cluster, until stopped."""
     import uvicorn
-    from kafka.errors import KafkaError
-
     from services.readmodel import db
     from services.sdk.producer import RequestProducer
     from services.sdk.updates import UpdateProducer
     from streams.contracts import codec as contract_codec
     from streams.contracts import topics as contract_topics
     from streams.jurisdiction import loader as jurisdiction_loader
-    from streams.jurisdiction.exceptions import JurisdictionConfigError
     from streams.observability import logs
+    from streams.observability import ports
 
     logs.configure(log_format=settings.log_format, level=settings.log_level)
-    try:
-        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    except JurisdictionConfigError as error:
-        log.error("api_not_started", reason=str(error))
-        return 1
+    # expected errors (configuration, a port in use, Kafka down) are raised for the command line to explain
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    if not ports.bindable(settings.api_host, settings.api_port):
+        raise ApiConfigError(f"{settings.api_host}:{settings.api_port} is already in use: stop what listens there, "
+                             "or set CIVICFLOW_API_PORT (and CIVICFLOW_API_HOST) to a free address")
     engine = db.engine_for(settings.read_model_url)
     db.migrate(engine)
     codec = contract_codec.from_settings(settings.schema_registry_url)
@@ -248,10 +246,9 @@ def run(settings: Settings) -> int:
                                    linger_ms=settings.producer_linger_ms)
         update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, codec=codec,
                                          linger_ms=settings.producer_linger_ms)
-    except KafkaError as error:
-        log.error("api_not_started", reason=f"Kafka at {settings.bootstrap_servers}: {error}")
+    except BaseException:
         engine.dispose()
-        return 1
+        raise
     try:
         app = create_app(settings=settings, jurisdictions=jurisdictions, engine=engine,
                          submit=lambda record: producer.send_record(record).get(timeout=SEND_TIMEOUT_S),
@@ -261,9 +258,6 @@ def run(settings: Settings) -> int:
                  openapi=f"http://{settings.api_host}:{settings.api_port}{BASE}/openapi.json",
                  read_model=engine.url.render_as_string(hide_password=True))
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
-    except ApiConfigError as error:
-        log.error("api_not_started", reason=str(error))
-        return 1
     finally:
         producer.close()
         update_producer.close()
