@@ -20,7 +20,7 @@ from pathlib import Path
 
 from services.broker.exceptions import BrokerError
 from services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
-from streams.settings import REPO_ROOT
+from streams import resources
 
 # The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
 VERSION = "4.3.2"
@@ -169,7 +169,7 @@ class ApacheKafka:
     properties: dict[str, str] = field(default_factory=dict)
     auto_create_topics: bool = False  # as a production cluster should be: the platform creates its topics
     version: str = VERSION
-    data_dir: Path = REPO_ROOT / ".civicflow"  # the jars' cache is under it (settings.data_dir)
+    data_dir: Path = field(default_factory=resources.default_data_dir)  # the jars' cache is under it (settings.data_dir)
     heap: str = HEAP
     root: Path | None = field(default=None, init=False)
     process: subprocess.Popen | None = field(default=None, init=False)
