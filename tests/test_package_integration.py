@@ -67,8 +67,9 @@ def installed(tmp_path_factory):
 
 def test_the_wheel_carries_the_shipped_files_and_not_the_checkout(installed):
     bin_dir, work = installed
-    script = ("import json, streams, streams.resources as r; "
-              "print(json.dumps({'module': streams.__file__, 'root': str(r.packaged_root()), "
+    # module paths taken from the imported modules, so this holds under any package name
+    script = (f"import importlib, json; r = importlib.import_module({resources.__name__!r}); "
+              "print(json.dumps({'module': r.__file__, 'root': str(r.packaged_root()), "
               "'files': {n: r.path(n).exists() for n in r.LAYOUT}, 'data_dir': str(r.default_data_dir())}))")
     found = json.loads(_run(bin_dir / "python", "-c", script, cwd=work).stdout)
     assert str(REPO_ROOT) not in found["module"] and "site-packages" in found["root"]
@@ -83,8 +84,8 @@ def test_the_wheel_carries_the_shipped_files_and_not_the_checkout(installed):
 
 def test_a_replay_of_the_demo_file_from_the_installed_package(installed):
     bin_dir, work = installed
-    demo = _run(bin_dir / "python", "-c", "from streams import resources; "
-                "print(resources.path('demo/nyc311_sample_2011.csv'))", cwd=work).stdout.strip()
+    demo = _run(bin_dir / "python", "-c", f"import importlib; r = importlib.import_module({resources.__name__!r}); "
+                "print(r.path('demo/nyc311_sample_2011.csv'))", cwd=work).stdout.strip()
     done = _run(bin_dir / "civicflow", "replay", demo, "--json", "outcomes.jsonl", cwd=work)
     lines = (work / "outcomes.jsonl").read_text().splitlines()
     assert len(lines) == 999
