@@ -8,7 +8,6 @@ import errno
 
 import pydantic
 from kafka import errors as kafka_errors
-from sqlalchemy import exc as sqlalchemy_exc
 
 from streams.exceptions import CivicflowError
 
@@ -30,7 +29,7 @@ def explain(error: BaseException, *, bootstrap_servers: str | None = None) -> st
         what = {FileNotFoundError: "no such file or directory", NotADirectoryError: "not a directory",
                 IsADirectoryError: "is a directory, not a file", PermissionError: "permission denied"}[type(error)]
         return f"{error.filename}: {what}"
-    if isinstance(error, sqlalchemy_exc.OperationalError):
+    if type(error).__module__.startswith("sqlalchemy") and _is_database_down(error):
         first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         return (f"cannot use the read model's database: {first}. Check that it is up and that DATABASE_URL "
                 "names it (unset: a SQLite file in CIVICFLOW_DATA_DIR)")
@@ -50,3 +49,10 @@ def _variable(loc) -> str:
     if field is not None and isinstance(field.validation_alias, str):
         return field.validation_alias
     return name.upper() if field is not None else name
+
+
+def _is_database_down(error: BaseException) -> bool:
+    """SQLAlchemy's OperationalError (imported here only: most commands never load SQLAlchemy)."""
+    from sqlalchemy import exc as sqlalchemy_exc
+
+    return isinstance(error, sqlalchemy_exc.OperationalError)

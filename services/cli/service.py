@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -211,9 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "port", None) is None and args.command == "broker":
             args.port = settings.embedded_broker_port
         if _needs_broker(args, settings):
-            if args.command in READS_JURISDICTIONS:  # a configuration problem first: it is the one to fix
-                jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-            reachability.check(settings.bootstrap_servers)
+            # the cluster is asked while the jurisdictions load; a configuration problem is reported first
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                reachable = pool.submit(reachability.check, settings.bootstrap_servers)
+                if args.command in READS_JURISDICTIONS:
+                    jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+                reachable.result()
         return args.handler(args, settings)
     except KeyboardInterrupt:
         return 130
