@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install tools run test unit bench clean
+.PHONY: help install tools run test unit bench clean test-versions
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,4 +58,17 @@ bench: $(STAMP) ## throughput and latency, with same-run baselines; last line is
 	$(BIN)/civicflow bench
 
 clean: ## remove the virtualenv and scratch data
-	rm -rf $(VENV) .civicflow .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* .civicflow .pytest_cache .hypothesis
+
+# The suite on every other supported Python present (3.12, 3.13 from pyenv, or on PATH), each in its own
+# virtualenv (.venv-3.12, .venv-3.13): the unit tests, then the integration tests on the embedded broker.
+PYTHON_VERSIONS ?= 3.12 3.13
+test-versions: ## the suite again on each other supported Python present (PYTHON_VERSIONS)
+	@for v in $(PYTHON_VERSIONS); do \
+	  py=$$(command -v python$$v || ls -d /root/.pyenv/versions/$$v.*/bin/python 2>/dev/null | tail -1); \
+	  if [ -z "$$py" ]; then echo "Python $$v: not installed, skipped"; continue; fi; \
+	  echo "Python $$v ($$py):"; \
+	  test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' || exit 1; \
+	  .venv-$$v/bin/python -m pytest -q || exit 1; \
+	done

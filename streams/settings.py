@@ -9,6 +9,10 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams import resources
+
+# Where the code is: the checkout's root for tests and tools that need the repository (tests, the deploy files'
+# checks). Runtime defaults come from streams/resources.py instead, which also works for an installed wheel.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,18 +112,19 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, validation_alias="CIVICFLOW_REPLICATION_FACTOR",
                                     description="[CIVICFLOW_REPLICATION_FACTOR] replication of created topics (1; "
                                     "use 3 on a production cluster).")
-    jurisdictions_dir: Path = Field(default=REPO_ROOT / "deploy" / "jurisdictions",
+    jurisdictions_dir: Path = Field(default_factory=lambda: resources.path("jurisdictions"),
                                     validation_alias="CIVICFLOW_JURISDICTIONS_DIR",
                                     description="[CIVICFLOW_JURISDICTIONS_DIR] one sub-directory per jurisdiction "
-                                    "(deploy/jurisdictions).")
+                                    "(deploy/jurisdictions; in an installed package, its NYC jurisdiction).")
     web_host: str = Field(default="127.0.0.1", validation_alias="CIVICFLOW_WEB_HOST",
                           description="[CIVICFLOW_WEB_HOST] address a worker's /metrics listens on (127.0.0.1; "
                           "0.0.0.0 in containers).")
     web_port: int = Field(default=6066, validation_alias="CIVICFLOW_WEB_PORT",
                           description="[CIVICFLOW_WEB_PORT] first port tried for a worker's /metrics (6066); "
                           "a second worker takes the next free one.")
-    data_dir: Path = Field(default=REPO_ROOT / ".civicflow", validation_alias="CIVICFLOW_DATA_DIR",
-                           description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow).")
+    data_dir: Path = Field(default_factory=resources.default_data_dir, validation_alias="CIVICFLOW_DATA_DIR",
+                           description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow in the checkout; "
+                           ".civicflow in the working directory for an installed package).")
     fetch_max_wait_ms: int | None = Field(default=None, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
                                           description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits "
                                           "for data. Unset: 10 on the embedded broker, which does not wake waiting "
@@ -184,7 +189,7 @@ class Settings(BaseSettings):
                           description="[CIVICFLOW_API_HOST] address the Open311 API listens on (127.0.0.1).")
     api_port: int = Field(default=8311, validation_alias="CIVICFLOW_API_PORT",
                           description="[CIVICFLOW_API_PORT] port of the Open311 API (8311).")
-    api_keys_file: Path = Field(default=REPO_ROOT / "deploy" / "api" / "keys.yaml",
+    api_keys_file: Path = Field(default_factory=lambda: resources.path("api/keys.yaml"),
                                 validation_alias="CIVICFLOW_API_KEYS",
                                 description="[CIVICFLOW_API_KEYS] the API keys issued to clients, each with its "
                                 "channel (deploy/api/keys.yaml: demo keys only).")

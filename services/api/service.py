@@ -23,6 +23,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -94,11 +95,14 @@ def create_app(*, settings: Settings, jurisdictions: Mapping, engine: Engine, su
         raise ApiConfigError("the API needs at least one jurisdiction")
     api = Open311(settings=settings, jurisdictions=jurisdictions, engine=engine, submit=submit,
                   send_update=send_update, post_wait_s=post_wait_s, read_model_complete=read_model_complete)
-    app = FastAPI(title="civicflow Open311 GeoReport v2", version="2",
+    # the docs page's Swagger UI assets come from the fastapi-offline package, served by the API: no CDN
+    app = FastAPIOffline(title="civicflow Open311 GeoReport v2", version="2", openapi_tags=TAGS,
+                  static_url=f"{BASE}/docs-assets", favicon_url=None,
                   description="GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over the civicflow platform. "
                   "Every resource is also served as XML: replace the .json suffix by .xml. Errors are lists of "
                   "{code, description}.",
-                  openapi_url=f"{BASE}/openapi.json", docs_url=f"{BASE}/docs", redoc_url=None)
+                  openapi_url=f"{BASE}/openapi.json", docs_url=f"{BASE}/docs", redoc_url=None,
+                  swagger_ui_parameters={"docExpansion": "list", "tryItOutEnabled": False})
     _route(app, "discovery", api.discovery, methods=["GET"], summary="Service discovery",
            response_model=models.Discovery)
     _route(app, "services", api.services, methods=["GET"], summary="List the services (request types)",
@@ -147,7 +151,8 @@ def _openapi(app: FastAPI) -> dict:
     503), never FastAPI's 422, and the api_key scheme the POSTs need."""
     if app.openapi_schema is not None:
         return app.openapi_schema
-    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                           tags=app.openapi_tags)
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
@@ -157,6 +162,16 @@ def _openapi(app: FastAPI) -> dict:
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
     app.openapi_schema = document
     return document
+
+
+TAGS = [
+    {"name": "services", "description": "The catalog: which requests can be made, and what each must answer."},
+    {"name": "requests", "description": "Submit service requests, follow them, and resolve tokens."},
+    {"name": "updates", "description": "Agencies' status updates (FixMyStreet's extension)."},
+    {"name": "discovery", "description": "Where this endpoint is and what it supports."},
+]
+TAG_OF_PATH = {"discovery": "discovery", "services": "services", "requests": "requests", "tokens": "requests",
+               "servicerequestupdates": "updates"}
 
 
 def _route(app: FastAPI, path: str, impl: Callable, *, methods: list[str], summary: str, response_model,
@@ -183,7 +198,7 @@ def _route(app: FastAPI, path: str, impl: Callable, *, methods: list[str], summa
     app.add_api_route(f"{BASE}/{path}.json", as_json, methods=methods, name=f"{name}_json", summary=summary,
                       description=description or inspect.getdoc(impl) or "", response_model=response_model,
                       responses=models.POST_ERRORS if "POST" in methods else models.ERRORS,
-                      openapi_extra=openapi_extra)
+                      openapi_extra=openapi_extra, tags=[TAG_OF_PATH[path.split("/")[0]]])
     app.add_api_route(f"{BASE}/{path}.{{fmt}}", any_format, methods=methods, name=name, include_in_schema=False)
 
 
@@ -224,23 +239,21 @@ def _unexpected(request: Request, error: Exception) -> Response:
 def run(settings: Settings) -> int:
     """`civicflow api`: the API on the configured jurisdictions, read model and Kafka cluster, until stopped."""
     import uvicorn
-    from kafka.errors import KafkaError
-
     from services.readmodel import db
     from services.sdk.producer import RequestProducer
     from services.sdk.updates import UpdateProducer
     from streams.contracts import codec as contract_codec
     from streams.contracts import topics as contract_topics
     from streams.jurisdiction import loader as jurisdiction_loader
-    from streams.jurisdiction.exceptions import JurisdictionConfigError
     from streams.observability import logs
+    from streams.observability import ports
 
     logs.configure(log_format=settings.log_format, level=settings.log_level)
-    try:
-        jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
-    except JurisdictionConfigError as error:
-        log.error("api_not_started", reason=str(error))
-        return 1
+    # expected errors (configuration, a port in use, Kafka down) are raised for the command line to explain
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    if not ports.bindable(settings.api_host, settings.api_port):
+        raise ApiConfigError(f"{settings.api_host}:{settings.api_port} is already in use: stop what listens there, "
+                             "or set CIVICFLOW_API_PORT (and CIVICFLOW_API_HOST) to a free address")
     engine = db.engine_for(settings.read_model_url)
     db.migrate(engine)
     codec = contract_codec.from_settings(settings)
@@ -253,10 +266,9 @@ def run(settings: Settings) -> int:
         update_producer = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
                                          codec=codec,
                                          linger_ms=settings.producer_linger_ms)
-    except KafkaError as error:
-        log.error("api_not_started", reason=f"Kafka at {settings.bootstrap_servers}: {error}")
+    except BaseException:
         engine.dispose()
-        return 1
+        raise
     try:
         app = create_app(settings=settings, jurisdictions=jurisdictions, engine=engine,
                          submit=lambda record: producer.send_record(record).get(timeout=SEND_TIMEOUT_S),
@@ -266,9 +278,6 @@ def run(settings: Settings) -> int:
                  openapi=f"http://{settings.api_host}:{settings.api_port}{BASE}/openapi.json",
                  read_model=engine.url.render_as_string(hide_password=True))
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
-    except ApiConfigError as error:
-        log.error("api_not_started", reason=str(error))
-        return 1
     finally:
         producer.close()
         update_producer.close()

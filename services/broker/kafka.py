@@ -22,8 +22,8 @@ from pathlib import Path
 
 from services.broker.exceptions import BrokerError
 from services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
+from streams import resources
 from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT
 
 # The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
 VERSION = "4.3.2"
@@ -178,7 +178,7 @@ class ApacheKafka:
     client_security: kafka_security.ClientSecurity = kafka_security.PLAINTEXT
     auto_create_topics: bool = False  # as a production cluster should be: the platform creates its topics
     version: str = VERSION
-    data_dir: Path = REPO_ROOT / ".civicflow"  # the jars' cache is under it (settings.data_dir)
+    data_dir: Path = field(default_factory=resources.default_data_dir)  # the jars' cache is under it (settings.data_dir)
     heap: str = HEAP
     root: Path | None = field(default=None, init=False)
     process: subprocess.Popen | None = field(default=None, init=False)

@@ -69,8 +69,8 @@ def refuse_taken_port(host: str, port: int) -> None:
     """BrokerError when something already listens on host:port."""
     with socket.socket() as probe:
         if probe.connect_ex((host, port)) == 0:
-            raise BrokerError(f"{host}:{port} is already in use: stop what listens there, "
-                              "or set KAFKA_BOOTSTRAP_SERVERS to use that cluster")
+            raise BrokerError(f"{host}:{port} is already in use: stop what listens there, choose a free port "
+                              "(CIVICFLOW_BROKER_PORT), or set KAFKA_BOOTSTRAP_SERVERS to use that cluster")
 
 
 @dataclass

@@ -152,13 +152,18 @@ def _exit_code(lines: list[dict], failures: int) -> int:
 
 
 def tail(args, settings) -> int:
-    """Decode a topic and print one JSON object per event."""
+    """Decode a topic and print its events: one JSON object per event, or a table row (--format table)."""
     name = args.topic if args.topic.startswith(settings.topic_prefix) else settings.topic_prefix + args.topic
     reader = TopicReader(bootstrap_servers=settings.bootstrap_servers, security=_security(settings), topic=name,
-                         codec=_codec(settings), from_beginning=args.from_beginning)
+                         codec=_codec(settings), offset=args.offset, partition=args.partition, key=args.key,
+                         stop_at_end=args.exit)
+    if args.format == "table":
+        print(views.TABLE_HEADER, flush=True)
     try:
         for delivered in reader.read(idle_timeout_s=args.timeout, max_records=args.max):
-            if delivered.record is not None:
+            if args.format == "table":
+                print(views.table_line(delivered), flush=True)
+            elif delivered.record is not None:
                 print(views.json_line(delivered.record), flush=True)
             else:
                 print(views.json_line({"topic": delivered.topic, "partition": delivered.partition,

@@ -1,6 +1,7 @@
 """NYC's own 311 files as demo and test input: rows → request dicts, by the replay's NYC mappings.
 
-The demo draws from all three shared files (see ../shared/data/SOURCES.md): the 2011 sample and the day of
+The demo draws from all three shared files present (see ../shared/data/SOURCES.md; the 2011 sample also ships
+as deploy/demo/nyc311_sample_2011.csv): the 2011 sample and the day of
 2018 in the portal's export format (`nyc311` mapping), the week of 2026 in the API's format (`nyc311-api`).
 """
 
@@ -11,10 +12,13 @@ from pathlib import Path
 
 from services.replay import mapping as replay_mapping
 from services.replay import rows as replay_rows
+from streams import resources
 from streams.settings import REPO_ROOT
 
+# The 2011 sample ships with the package (deploy/demo, an unchanged copy); the two bigger files are used when the
+# shared data lies beside a checkout, and skipped otherwise (an installed package).
 DATA = REPO_ROOT.parent / "shared" / "data" / "nyc311"
-SAMPLE = DATA / "nyc311_sample_2011.csv"
+SAMPLE = resources.path("demo/nyc311_sample_2011.csv")
 FILES = ((SAMPLE, "nyc311"), (DATA / "nyc311_2018-10-21.csv", "nyc311"), (DATA / "nyc311_2026-08_week.csv", "nyc311-api"))
 
 

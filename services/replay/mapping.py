@@ -12,9 +12,9 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from services.replay.exceptions import MappingError
 from streams.configuration import ConfigModel
-from streams.settings import REPO_ROOT
+from streams import resources
 
-MAPPINGS_DIR = REPO_ROOT / "deploy" / "replay"
+MAPPINGS_DIR = resources.path("replay")
 
 
 def fold(text: str | None) -> str:

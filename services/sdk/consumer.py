@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import TopicAuthorizationFailedError
 
+from services.sdk import exceptions as sdk_exceptions
 from services.sdk.dedupe import SeenEvents
 from streams.contracts import codec as contract_codec
 from streams.contracts import exceptions as contract_exceptions
 from streams.kafka import authorization as kafka_authorization
+from streams.kafka import offsets as kafka_offsets
 from streams.kafka import security as kafka_security
 
 
@@ -61,41 +63,85 @@ def read_until(*, bootstrap_servers: str, security: kafka_security.ClientSecurit
     return seen
 
 
+def start_positions(offset: str | int, *, beginnings: dict, ends: dict) -> dict:
+    """Where to start in each partition: "beginning", "end", an offset N (kept within the partition's
+    records), or -N for the last N records of each partition."""
+    if offset == "beginning":
+        return dict(beginnings)
+    if offset == "end":
+        return dict(ends)
+    if offset >= 0:
+        return {tp: min(max(offset, beginnings[tp]), ends[tp]) for tp in beginnings}
+    return {tp: max(beginnings[tp], ends[tp] + offset) for tp in beginnings}
+
+
+def finished(positions: dict, stops: dict) -> bool:
+    """Whether every partition has been read up to its stop offset."""
+    return all(positions[tp] >= stop for tp, stop in stops.items())
+
+
 class TopicReader:
-    """Reads a topic from the beginning (or from now), without a consumer group, decoding each record."""
+    """Reads a topic (or one of its partitions) from a chosen offset, without a consumer group, decoding each
+    record; optionally only the records of one key, and up to the end the topic had when reading started."""
 
     def __init__(self, *, bootstrap_servers: str, security: kafka_security.ClientSecurity, topic: str,
-                 codec: contract_codec.Codec,
-                 from_beginning: bool = True) -> None:
+                 codec: contract_codec.Codec, from_beginning: bool = True, offset: str | int | None = None,
+                 partition: int | None = None, key: str | bytes | None = None, stop_at_end: bool = False) -> None:
         self.codec = codec
-        self.started_ms = int(time.time() * 1000)
-        self.from_beginning = from_beginning
+        self.key = key.encode() if isinstance(key, str) else key
         self._consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
                                        fetch_max_wait_ms=50, consumer_timeout_ms=100, **security.kafka_python())
-        partitions = self._consumer.partitions_for_topic(topic) or set()
-        self._consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-        if from_beginning:
-            self._consumer.seek_to_beginning()
-        else:
-            self._consumer.seek_to_end()
+        try:
+            partitions = self._consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise sdk_exceptions.TopicNotFound(f"no topic {topic!r} at {bootstrap_servers} (civicflow topics "
+                                                   "lists the platform's topics; a work topic is named "
+                                                   "work.JURISDICTION.AGENCY)")
+            if partition is not None and partition not in partitions:
+                raise sdk_exceptions.TopicNotFound(f"topic {topic!r} has no partition {partition} (it has "
+                                                   f"{min(partitions)} to {max(partitions)})")
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions) if partition in (None, p)]
+            self._consumer.assign(assigned)
+            beginnings = self._consumer.beginning_offsets(assigned)
+            # the true ends: the embedded broker reports the start of its newest batch (streams/kafka/offsets.py)
+            true_ends = kafka_offsets.end_offsets(bootstrap_servers=bootstrap_servers, security=security,
+                                                  topics=[topic])
+            ends = {tp: max(true_ends.get((tp.topic, tp.partition), 0), beginnings[tp]) for tp in assigned}
+            start = ("beginning" if from_beginning else "end") if offset is None else offset
+            self.positions = start_positions(start, beginnings=beginnings, ends=ends)
+            for tp, position in self.positions.items():
+                self._consumer.seek(tp, position)
+            self.stops = ends if stop_at_end else None
+        except BaseException:
+            self._consumer.close()
+            raise
 
     def read(self, *, idle_timeout_s: float | None = None, max_records: int | None = None) -> Iterator[Delivered]:
-        """Yield records until `max_records`, or until none arrived for `idle_timeout_s` (None: forever)."""
+        """Yield records until `max_records`, until none arrived for `idle_timeout_s` (None: forever), or, when
+        stopping at the end, once every partition is read up to the end it had at the start."""
         count, last = 0, time.monotonic()
         while max_records is None or count < max_records:
+            if self.stops is not None and finished(self.positions, self.stops):
+                return
             batch = self._consumer.poll(timeout_ms=100)
             messages = [m for records in batch.values() for m in records]
             if not messages and idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
                 return
             for message in sorted(messages, key=lambda m: (m.timestamp, m.partition, m.offset)):
-                # Some brokers report end offsets early; from "now" means records appended from now on.
-                if not self.from_beginning and message.timestamp < self.started_ms:
-                    continue
                 last = time.monotonic()
+                tp = TopicPartition(message.topic, message.partition)
+                self.positions[tp] = max(self.positions[tp], message.offset + 1)
+                if self.stops is not None and message.offset >= self.stops[tp]:
+                    continue
+                if self.key is not None and message.key != self.key:
+                    continue
                 yield _decode(self.codec, message)
                 count += 1
                 if max_records is not None and count >= max_records:
                     return
+            # offsets without a record for the reader (transaction markers, compacted away) count as read
+            for tp in batch if messages else [tp for tp in self.positions if self.stops is not None]:
+                self.positions[tp] = max(self.positions[tp], self._consumer.position(tp))
 
     def close(self) -> None:
         self._consumer.close()

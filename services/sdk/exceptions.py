@@ -9,3 +9,7 @@ class SubmissionError(CivicflowError):
 
 class DeliveryError(CivicflowError):
     """The broker did not acknowledge a record within the time allowed (after the producer's own retries)."""
+
+
+class TopicNotFound(CivicflowError):
+    """A topic (or a partition of it) that the cluster does not have."""

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import fastavro
 
-from streams.settings import REPO_ROOT
+from streams import resources
 
-SCHEMAS_DIR = REPO_ROOT / "schemas"
+SCHEMAS_DIR = resources.path("schemas")
 
 SUBMITTED = "civicflow.requests.ServiceRequestSubmitted"
 REJECTED = "civicflow.requests.RequestRejected"

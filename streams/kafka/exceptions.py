@@ -14,3 +14,7 @@ class TransactionsUnavailable(CivicflowError):
 
 class UntestedClientVersions(CivicflowError):
     """The installed Kafka client libraries are not the versions streams/kafka's corrections were tested with."""
+
+
+class BrokerUnreachable(CivicflowError):
+    """No broker of the configured cluster answered within the time allowed."""

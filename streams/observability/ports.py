@@ -17,7 +17,7 @@ _held: dict[tuple[str, int], int] = {}  # the claims of this process: (host, por
 def free_port(host: str, first: int, tries: int = 50) -> int:
     """The first port from `first` on that nothing listens on (for a child process that claims it itself)."""
     for port in range(first, first + tries):
-        if _bindable(host, port):
+        if bindable(host, port):
             return port
     raise OSError(f"no free port in {first}..{first + tries - 1}")
 
@@ -30,7 +30,7 @@ def claim_port(host: str, first: int, tries: int = 50) -> int:
         descriptor = _held[(host, port)] if held else _lock(host, port)
         if descriptor is None:
             continue
-        if _bindable(host, port):
+        if bindable(host, port):
             _held[(host, port)] = descriptor
             return port
         if not held:
@@ -38,7 +38,8 @@ def claim_port(host: str, first: int, tries: int = 50) -> int:
     raise OSError(f"no free port in {first}..{first + tries - 1}")
 
 
-def _bindable(host: str, port: int) -> bool:
+def bindable(host: str, port: int) -> bool:
+    """Whether nothing listens on host:port now (a process about to bind it can say so plainly when not)."""
     with socket.socket() as probe:
         try:
             probe.bind((host, port))

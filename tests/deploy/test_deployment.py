@@ -721,7 +721,8 @@ def test_dockerfile_copies_what_the_platform_reads_beside_its_source():
     from streams.contracts.schemas import SCHEMAS_DIR
 
     defaults = Settings.model_fields
-    needed = [SCHEMAS_DIR, MAPPINGS_DIR, defaults["jurisdictions_dir"].default, defaults["api_keys_file"].default,
+    needed = [SCHEMAS_DIR, MAPPINGS_DIR, defaults["jurisdictions_dir"].get_default(call_default_factory=True),
+              defaults["api_keys_file"].get_default(call_default_factory=True),
               REPO_ROOT / "streams", REPO_ROOT / "services", REPO_ROOT / "pyproject.toml"]
     copied = {(REPO_ROOT / source).resolve() for source in copy_sources()}
     for path in needed:
