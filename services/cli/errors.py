@@ -14,7 +14,7 @@ from streams.exceptions import CivicflowError
 CONFIGURATION = 2  # exit code of every error mapped here
 
 
-def explain(error: BaseException, *, bootstrap_servers: str | None = None) -> str | None:
+def explain(error: BaseException, *, kafka_address: str | None = None) -> str | None:
     """The message for an expected error, or None for an unexpected one."""
     if isinstance(error, pydantic.ValidationError):
         problems = [f"  - {_variable(e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in error.errors()]
@@ -34,7 +34,7 @@ def explain(error: BaseException, *, bootstrap_servers: str | None = None) -> st
         return (f"cannot use the read model's database: {first}. Check that it is up and that DATABASE_URL "
                 "names it (unset: a SQLite file in CIVICFLOW_DATA_DIR)")
     if isinstance(error, (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError)):
-        where = f" at {bootstrap_servers}" if bootstrap_servers else ""
+        where = f" at {kafka_address}" if kafka_address else ""
         return (f"lost Kafka{where} ({type(error).__name__}: {error}): check that the cluster is up and "
                 "KAFKA_BOOTSTRAP_SERVERS names it")
     return None

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # noqa: BLE001 - mapped to a message when expected, re-raised otherwise
-        text = cli_errors.explain(error, bootstrap_servers=settings.bootstrap_servers if settings else None)
+        text = cli_errors.explain(error, kafka_address=settings.bootstrap_servers if settings else None)
         if text is None:
             raise
         name = " ".join(filter(None, (args.command, getattr(args, "action", None))))
