@@ -35,7 +35,7 @@ def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
     return contract_admin.ensure_topics(
         bootstrap_servers=settings.bootstrap_servers, names=[s.name for s in specs],
         partitions=settings.partitions, replication_factor=settings.replication_factor,
-        compacted=frozenset(s.name for s in specs if s.compacted))
+        compacted=frozenset(s.name for s in specs if s.compacted), config=settings.topic_config)
 
 
 def lifecycle_options(settings: Settings) -> lifecycle_processor.Options:

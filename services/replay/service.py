@@ -210,7 +210,8 @@ def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) 
                           topics.escalations(jurisdiction_id=jurisdiction.id, agency=a))]
     if names:
         contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=names,
-                                     partitions=settings.partitions, replication_factor=settings.replication_factor)
+                                     partitions=settings.partitions, replication_factor=settings.replication_factor,
+                                     config=settings.topic_config)
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
@@ -218,7 +219,7 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings.schema_registry_url)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
-                             acks=1, max_request_size=10 * 1024 * 1024)
+                             acks=settings.producer_acks_count, max_request_size=10 * 1024 * 1024)
     bar = tqdm(total=len(events), unit="event", desc="replay", disable=not progress, file=sys.stderr)
     for event in events:
         if event.kind == "submission":

@@ -6,8 +6,9 @@ from kafka.errors import TopicAlreadyExistsError
 
 
 def ensure_topics(*, bootstrap_servers: str, names: list[str], partitions: int, replication_factor: int,
-                  compacted: frozenset[str] = frozenset()) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+                  compacted: frozenset[str] = frozenset(), config: dict[str, str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet, each with `config` (e.g. min.insync.replicas); returns the names
+    created. A topic that exists is left as it is."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="civicflow-admin")
     try:
         existing = set(admin.list_topics())
@@ -15,9 +16,9 @@ def ensure_topics(*, bootstrap_servers: str, names: list[str], partitions: int, 
         for name in names:
             if name in existing:
                 continue
-            config = {"cleanup.policy": "compact"} if name in compacted else {}
+            topic_config = dict(config or {}) | ({"cleanup.policy": "compact"} if name in compacted else {})
             try:
-                admin.create_topics([NewTopic(name, partitions, replication_factor, topic_configs=config)])
+                admin.create_topics([NewTopic(name, partitions, replication_factor, topic_configs=topic_config)])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
