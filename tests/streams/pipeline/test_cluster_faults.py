@@ -129,6 +129,9 @@ def _run_under_fault(*, cluster, settings, start_worker, fault, seed: int) -> di
                   rejected=sum(1 for p in expected.values() if p == topics.rejected), dead_lettered=len(dead),
                   run_s=round(elapsed_s, 1))
     print(f"\n{settings.topic_prefix} counts: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    if lost:  # which requests, at which place of the stream: what a diagnosis starts from
+        positions = {record["request_id"]: n for n, record in enumerate(records)}
+        print("lost (request id, position sent): " + ", ".join(f"{rid} {positions[rid]}" for rid in sorted(lost)))
 
     assert lost == set(), f"{len(lost)} acknowledged requests lost"
     assert set(places) == set(expected), "none invented"
