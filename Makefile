@@ -38,13 +38,18 @@ run: $(STAMP) ## the whole platform on the embedded broker, with NYC demo traffi
 	$(BIN)/civicflow run
 
 # The whole suite on the embedded broker, then the integration tests again on Apache Kafka (a throwaway KRaft node:
-# tests/support/kafka.py) where java and mvn are installed; without them that second run is skipped and says why,
-# and in CI (CI=true) it is an error.
-test: $(STAMP) tools ## the whole suite (embedded broker), then the integration tests on Apache Kafka
+# tests/support/kafka.py), then the fault tests on a three-node Apache Kafka cluster (broker killed and paused
+# under load: tests/streams/pipeline/test_cluster_faults.py), where java and mvn are installed; without them those
+# two runs are skipped and say why, and in CI (CI=true) it is an error. Both Kafka runs go on when one fails.
+test: $(STAMP) tools ## the whole suite (embedded broker), then the integration and cluster fault tests on Apache Kafka
 	$(BIN)/python -m pytest -q
 	@missing=$$(echo $$(command -v java >/dev/null || echo java) $$(command -v mvn >/dev/null || echo mvn)); \
 	if [ -z "$$missing" ]; then \
-	  echo "integration tests on Apache Kafka:"; $(BIN)/python -m pytest -q -m integration --broker=kafka; \
+	  status=0; \
+	  echo "integration tests on Apache Kafka:"; $(BIN)/python -m pytest -q -m integration --broker=kafka || status=1; \
+	  echo "fault tests on a three-node Apache Kafka cluster:"; \
+	  $(BIN)/python -m pytest -q -m cluster --broker=kafka || status=1; \
+	  exit $$status; \
 	elif [ "$$CI" = true ]; then \
 	  echo "error: the Apache Kafka run needs java (17+) and mvn; missing on PATH: $$missing"; exit 1; \
 	else \

@@ -112,6 +112,19 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, validation_alias="CIVICFLOW_REPLICATION_FACTOR",
                                     description="[CIVICFLOW_REPLICATION_FACTOR] replication of created topics (1; "
                                     "use 3 on a production cluster).")
+    topic_min_insync_replicas: int | None = Field(
+        default=None, ge=1, validation_alias="CIVICFLOW_TOPIC_MIN_INSYNC_REPLICAS",
+        description="[CIVICFLOW_TOPIC_MIN_INSYNC_REPLICAS] min.insync.replicas of created topics: how many replicas "
+        "must hold a write before an acks=all producer is told it is written. Unset: the cluster's default (1 on "
+        "Apache Kafka); use 2 with a replication factor of 3, so that a write acknowledged survives the loss of "
+        "any one broker and the topic stays writable while one is down. At most the replication factor.",
+    )
+    producer_acks: str = Field(
+        default="all", pattern="^(all|1|0)$", validation_alias="CIVICFLOW_PRODUCER_ACKS",
+        description="[CIVICFLOW_PRODUCER_ACKS] acknowledgements the workers' and replays' producers wait for (all: "
+        "every in-sync replica, at least min.insync.replicas of them; 1: the leader alone, a write it "
+        "acknowledged is lost if it dies before a follower copied it; 0: none). all, as Faust's own default.",
+    )
     jurisdictions_dir: Path = Field(default_factory=lambda: resources.path("jurisdictions"),
                                     validation_alias="CIVICFLOW_JURISDICTIONS_DIR",
                                     description="[CIVICFLOW_JURISDICTIONS_DIR] one sub-directory per jurisdiction "
@@ -208,6 +221,26 @@ class Settings(BaseSettings):
         if self.fetch_max_wait_ms is None and self.broker_kind == "embedded":
             object.__setattr__(self, "fetch_max_wait_ms", 10)
         return self
+
+    @model_validator(mode="after")
+    def _min_insync_within_replicas(self) -> "Settings":
+        """A topic whose min.insync.replicas exceeds its replicas would refuse every acks=all write."""
+        if self.topic_min_insync_replicas is not None and self.topic_min_insync_replicas > self.replication_factor:
+            raise ValueError(f"CIVICFLOW_TOPIC_MIN_INSYNC_REPLICAS ({self.topic_min_insync_replicas}) exceeds "
+                             f"CIVICFLOW_REPLICATION_FACTOR ({self.replication_factor}): no write could succeed")
+        return self
+
+    @property
+    def topic_config(self) -> dict[str, str]:
+        """Configuration every topic the platform creates gets (compaction aside)."""
+        if self.topic_min_insync_replicas is None:
+            return {}
+        return {"min.insync.replicas": str(self.topic_min_insync_replicas)}
+
+    @property
+    def producer_acks_count(self) -> int:
+        """producer_acks as Faust and aiokafka's number: -1 for all."""
+        return -1 if self.producer_acks == "all" else int(self.producer_acks)
 
     @property
     def bootstrap_servers(self) -> str:

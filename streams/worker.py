@@ -39,7 +39,7 @@ def ensure_topics(settings: Settings, jurisdictions: dict) -> list[str]:
         bootstrap_servers=settings.bootstrap_servers, security=kafka_security.from_settings(settings),
         names=[s.name for s in specs],
         partitions=settings.partitions, replication_factor=settings.replication_factor,
-        compacted=frozenset(s.name for s in specs if s.compacted))
+        compacted=frozenset(s.name for s in specs if s.compacted), config=settings.topic_config)
 
 
 def lifecycle_options(settings: Settings) -> lifecycle_processor.Options:

@@ -94,7 +94,7 @@ def pytest_addoption(parser):
 
 
 def pytest_report_header(config):
-    return kafka_support.describe(config.getoption("--broker"))
+    return kafka_support.describe(config.getoption("--broker"), cluster="cluster" in (config.option.markexpr or ""))
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +116,38 @@ def broker(request):
         started.stop()
 
 
-@pytest.fixture
-def platform_settings(broker, tmp_path):
-    """Factory of settings with topic names and consumer groups no other test uses."""
+def pytest_collection_modifyitems(config, items):
+    """The `cluster` tests (three Apache Kafka nodes) run only when the marker expression names them
+    (`-m cluster --broker=kafka`): neither a bare `pytest` nor `-m integration` selects them."""
+    if "cluster" in (config.option.markexpr or ""):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("cluster") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request):
+    """Three Apache Kafka nodes forming one KRaft cluster (tests/support/kafka.py) for the session's `cluster`
+    tests; they need `--broker=kafka`, and are skipped with the reason (failed in CI) without java."""
+    if request.config.getoption("--broker") != "kafka":
+        pytest.skip("the cluster tests run on Apache Kafka: -m cluster --broker=kafka")
+    try:
+        cluster = kafka_support.start_cluster()
+    except kafka_support.KafkaUnavailable as error:
+        kafka_support.unavailable(str(error))
+    kafka_offsets.assume_embedded(False)
+    try:
+        yield cluster
+    finally:
+        kafka_offsets.assume_embedded(None)
+        cluster.stop()
+
+
+def _settings_factory(broker, tmp_path):
     def make(**overrides) -> Settings:
         run = f"t{next(_counter)}{uuid.uuid4().hex[:6]}"
         values = dict(kafka_bootstrap_servers=broker.bootstrap_servers, broker_kind=broker.kind,
@@ -129,6 +157,24 @@ def platform_settings(broker, tmp_path):
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+def platform_settings(broker, tmp_path):
+    """Factory of settings with topic names and consumer groups no other test uses."""
+    return _settings_factory(broker, tmp_path)
+
+
+@pytest.fixture
+def cluster_settings(kafka_cluster, tmp_path):
+    """Factory of settings on the three-node cluster, as production runs: every topic replicated 3 times with
+    min.insync.replicas=2, producers waiting for all in-sync replicas."""
+    make = _settings_factory(kafka_cluster, tmp_path)
+
+    def make_replicated(**overrides) -> Settings:
+        return make(**{"replication_factor": 3, "topic_min_insync_replicas": 2, "producer_acks": "all", **overrides})
+
+    return make_replicated
 
 
 class WorkerProcess:

@@ -13,6 +13,7 @@ import base64
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -182,6 +183,7 @@ class ApacheKafka:
     heap: str = HEAP
     root: Path | None = field(default=None, init=False)
     process: subprocess.Popen | None = field(default=None, init=False)
+    paused: bool = field(default=False, init=False)
 
     kind = "kafka"  # Settings.broker_kind of a platform on it
 
@@ -240,6 +242,17 @@ class ApacheKafka:
 
     def start(self, *, timeout_s: float = 120.0) -> "ApacheKafka":
         """Fetch the jars if needed, format the node's storage, start it and wait until it serves metadata."""
+        self.launch(timeout_s=timeout_s)
+        try:
+            self.wait_ready(timeout_s=timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self, *, timeout_s: float = 120.0) -> "ApacheKafka":
+        """Format the node's storage and start its process without waiting: the nodes of a cluster are launched
+        together, since none of them serves before a majority of the controllers has elected a leader."""
         refuse_taken_port(self.host, self.port)
         libs = fetch(self.data_dir, self.version)
         if missing_tools(libs):
@@ -259,16 +272,52 @@ class ApacheKafka:
             if formatted.returncode:
                 raise BrokerError(f"formatting the Kafka storage failed: "
                                   f"{(formatted.stdout + formatted.stderr).strip()[-2000:]}")
-            with (self.root / "stdout.log").open("wb") as output:
-                self.process = child_process(self._java(libs, SERVER_MAIN, str(config)), stdout=output,
-                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            deadline = time.monotonic() + timeout_s
-            wait_for_port(self.host, self.port, timeout_s=timeout_s, process=self.process)
-            if "broker" in self.process_roles:
-                self._wait_serving(deadline)
+            self._spawn(libs)
         except BaseException:
             self.stop()
             raise
+        return self
+
+    def _spawn(self, libs: Path) -> None:
+        with (self.root / "stdout.log").open("ab") as output:
+            self.process = child_process(self._java(libs, SERVER_MAIN, str(self.root / "server.properties")),
+                                         stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait_ready(self, *, timeout_s: float = 120.0) -> None:
+        """Until the node listens and, if it is a broker, lists itself in its metadata."""
+        deadline = time.monotonic() + timeout_s
+        wait_for_port(self.host, self.port, timeout_s=timeout_s, process=self.process)
+        if "broker" in self.process_roles:
+            self._wait_serving(deadline)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the node's process, as a crash or a power loss would end it; its folder stays for restart()."""
+        if self.running:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP the node's process: it holds its connections and answers nothing (a long GC pause, a frozen
+        VM) until resume()."""
+        self.process.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        """SIGCONT a paused node."""
+        self.process.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def restart(self, *, timeout_s: float = 120.0) -> "ApacheKafka":
+        """Start a killed node again on its own storage (same ports, same data) and wait until it serves."""
+        if self.running:
+            raise BrokerError(f"node {self.node_id} still runs: kill() it before restart()")
+        self._spawn(fetch(self.data_dir, self.version))
+        self.wait_ready(timeout_s=timeout_s)
         return self
 
     def _wait_serving(self, deadline: float) -> None:
@@ -283,7 +332,8 @@ class ApacheKafka:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="civicflow-kafka-ready",
                                          request_timeout_ms=5000, **self.client_security.kafka_python())
                 try:
-                    if admin.describe_cluster().get("brokers"):
+                    brokers = admin.describe_cluster().get("brokers") or []
+                    if any(broker["broker_id"] == self.node_id for broker in brokers):
                         return
                 finally:
                     admin.close()
@@ -302,6 +352,8 @@ class ApacheKafka:
 
     def stop(self, *, timeout_s: float = 15.0) -> None:
         """Stop the node (SIGTERM: a controlled shutdown, then SIGKILL) and remove its folder."""
+        if self.running:
+            self.resume()  # a paused node would not hear SIGTERM until the SIGKILL
         terminate(self.process, timeout_s=timeout_s)
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -348,3 +400,132 @@ def sasl_ssl_node(*, keystore: Path, ca_file: Path, admin: str, admin_password: 
                                   password=admin_password, ca_file=ca_file)
     return ApacheKafka(listener_name="SASL_SSL", listener_security={"SASL_SSL": "SASL_SSL", "CONTROLLER": "SASL_SSL"},
                        properties=properties, scram_users={admin: admin_password}, client_security=client, **fields)
+
+
+# What a cluster's nodes change from a lone node's defaults: internal topics replicated to every node (a group's
+# committed offsets must survive the loss of one), and a node that stops heartbeating fenced after 6 s rather than
+# 9 s, so that the faults of the tests cost seconds, not tens of them. The platform's own topics take their
+# replication and min.insync.replicas from its settings (CIVICFLOW_REPLICATION_FACTOR,
+# CIVICFLOW_TOPIC_MIN_INSYNC_REPLICAS), not from these broker defaults.
+def cluster_properties(size: int) -> dict[str, str]:
+    """Server properties every node of a `size`-node cluster shares."""
+    replicas = str(size)
+    min_isr = str(min(2, size))
+    return {
+        "offsets.topic.replication.factor": replicas,
+        "offsets.topic.num.partitions": "10",  # the default 50 replicated 3 times slows a small cluster's start
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "broker.session.timeout.ms": "6000",
+        "broker.heartbeat.interval.ms": "1000",
+    }
+
+
+@dataclass
+class KafkaCluster:
+    """`size` Apache Kafka nodes (each a combined broker and controller, a small heap) forming one KRaft cluster on
+    free ports: one cluster id, every node a voter of the controller quorum. Nodes can be killed, paused and
+    restarted one by one (`node(id)`); `leader(topic, partition)` finds the node that leads a partition."""
+
+    size: int = 3
+    host: str = "127.0.0.1"
+    heap: str = "-Xmx320m"
+    data_dir: Path = field(default_factory=resources.default_data_dir)
+    version: str = VERSION
+    properties: dict[str, str] = field(default_factory=dict)
+    nodes: list[ApacheKafka] = field(default_factory=list, init=False)
+
+    kind = "kafka"
+
+    def __post_init__(self) -> None:
+        cluster_id = random_cluster_id()
+        ports = [(free_port(self.host), free_port(self.host)) for _ in range(self.size)]
+        voters = ",".join(f"{n}@{self.host}:{controller}" for n, (_, controller) in enumerate(ports, start=1))
+        self.nodes = [
+            ApacheKafka(host=self.host, port=port, controller_port=controller, node_id=n, cluster_id=cluster_id,
+                        controller_quorum_voters=voters, properties=cluster_properties(self.size) | self.properties,
+                        data_dir=self.data_dir, version=self.version, heap=self.heap)
+            for n, (port, controller) in enumerate(ports, start=1)]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    def node(self, node_id: int) -> ApacheKafka:
+        return next(node for node in self.nodes if node.node_id == node_id)
+
+    def start(self, *, timeout_s: float = 180.0) -> "KafkaCluster":
+        """Launch every node, then wait until each one serves."""
+        try:
+            for node in self.nodes:
+                node.launch(timeout_s=timeout_s)
+            for node in self.nodes:
+                node.wait_ready(timeout_s=timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGKILL every node and remove its folder: the data is thrown away, and a controlled shutdown of all
+        nodes at once waits for a controller quorum that is shutting down too (about 20 s measured)."""
+        for node in self.nodes:
+            node.kill()
+            node.stop()
+
+    def _admin(self):
+        from kafka import KafkaAdminClient
+
+        live = ",".join(node.bootstrap_servers for node in self.nodes
+                        if node.running and not node.paused) or self.bootstrap_servers
+        return KafkaAdminClient(bootstrap_servers=live, client_id="civicflow-kafka-cluster", request_timeout_ms=10000,
+                                **self.nodes[0].client_security.kafka_python())
+
+    def partitions(self, topic: str) -> dict[int, dict]:
+        """Partition number → its metadata as a broker reports it now (leader, replicas, isr)."""
+        from kafka.errors import KafkaError
+
+        admin = self._admin()
+        try:
+            for attempt in range(5):  # the client picks a known node at random: a dead one fails, then is avoided
+                try:
+                    described = admin.describe_topics([topic])
+                    break
+                except KafkaError:
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2)
+        finally:
+            admin.close()
+        return {p["partition_index"]: {"leader": p["leader_id"], "replicas": list(p["replica_nodes"]),
+                                       "isr": list(p["isr_nodes"])}
+                for t in described for p in t["partitions"]}
+
+    def leader(self, topic: str, partition: int = 0) -> ApacheKafka:
+        """The node that leads the partition now (admin client metadata)."""
+        leader_id = self.partitions(topic)[partition]["leader"]
+        if leader_id < 0:
+            raise BrokerError(f"{topic}[{partition}] has no leader")
+        return self.node(leader_id)
+
+    def wait_in_sync(self, topic: str, *, timeout_s: float = 60.0) -> None:
+        """Until every partition of the topic has all its replicas in sync (a restarted node has caught up)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if all(set(p["isr"]) == set(p["replicas"]) for p in self.partitions(topic).values()):
+                    return
+            except Exception as failure:  # a node that just came back may not answer yet
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"{topic}: {failure}") from failure
+            if time.monotonic() > deadline:
+                raise BrokerError(f"{topic} not in sync after {timeout_s} s: {self.partitions(topic)}")
+            time.sleep(0.5)
+
+    def __enter__(self) -> "KafkaCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

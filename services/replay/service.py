@@ -212,7 +212,8 @@ def _ensure_agency_topics(settings: Settings, reader, events, *, jurisdictions) 
     if names:
         contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers,
                                      security=kafka_security.from_settings(settings), names=names,
-                                     partitions=settings.partitions, replication_factor=settings.replication_factor)
+                                     partitions=settings.partitions, replication_factor=settings.replication_factor,
+                                     config=settings.topic_config)
 
 
 def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
@@ -222,7 +223,7 @@ def _feed(settings: Settings, reader, events, *, progress: bool) -> None:
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     codec = contract_codec.from_settings(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=262144,
-                             acks=1, max_request_size=10 * 1024 * 1024,
+                             acks=settings.producer_acks_count, max_request_size=10 * 1024 * 1024,
                              **kafka_security.from_settings(settings).kafka_python())
     inputs = [topics.intake, topics.updates]
     starts = sdk_progress.end_offsets(bootstrap_servers=settings.bootstrap_servers,

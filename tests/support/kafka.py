@@ -32,13 +32,14 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
-def describe(kind: str) -> str:
+def describe(kind: str, *, cluster: bool = False) -> str:
     """One line for the test report's header."""
     if kind == "embedded":
         return "broker: embedded (Tansu, memory only)"
     libs = apache_kafka.cache_dir(Settings().data_dir)
     cached = "cached" if (libs / ".complete").exists() else "fetched at first use with mvn"
-    return f"broker: Apache Kafka {apache_kafka.VERSION} (KRaft, one node; jars {cached} in {libs})"
+    nodes = "three nodes for the cluster tests" if cluster else "one node"
+    return f"broker: Apache Kafka {apache_kafka.VERSION} (KRaft, {nodes}; jars {cached} in {libs})"
 
 
 def start(kind: str):
@@ -119,3 +120,13 @@ def start_secure(folder: Path) -> SecureKafka:
     node = apache_kafka.sasl_ssl_node(keystore=server.bundle, ca_file=ca.cert, admin=ADMIN, admin_password=password,
                                       data_dir=data_dir).start()
     return SecureKafka(node=node, ca=ca, users={ADMIN: password})
+
+
+def start_cluster(size: int = 3):
+    """A started KafkaCluster of `size` nodes on free ports; `.stop()` ends it. Raises KafkaUnavailable."""
+    data_dir = Settings().data_dir
+    missing = apache_kafka.missing_tools(apache_kafka.cache_dir(data_dir))
+    if missing:
+        raise apache_kafka.KafkaUnavailable(f"the cluster tests need {' and '.join(missing)} on PATH (Java 17 or "
+                                            f"later, and Maven until the jars are cached)")
+    return apache_kafka.KafkaCluster(size=size, data_dir=data_dir).start()

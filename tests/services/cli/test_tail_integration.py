@@ -14,6 +14,7 @@ from services.sdk.producer import RequestProducer
 from streams.contracts import admin as contract_admin
 from streams.contracts import codec as contract_codec
 from streams.contracts import topics as contract_topics
+from streams.kafka import security as kafka_security
 from streams.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.integration
@@ -35,10 +36,11 @@ def submitted(broker, tmp_path_factory):
                         topic_prefix=f"{run}.", app_id=f"civicflow-{run}", partitions=4,
                         data_dir=tmp_path_factory.mktemp(run), log_format="json")
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
-    contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, names=[topics.intake],
+    contract_admin.ensure_topics(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                                 names=[topics.intake],
                                  partitions=4, replication_factor=1)
-    with RequestProducer(bootstrap_servers=settings.bootstrap_servers, topics=topics, linger_ms=50, default_jurisdiction="nyc",
-                         codec=contract_codec.from_settings(None)) as producer:
+    with RequestProducer(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         linger_ms=50, default_jurisdiction="nyc", codec=contract_codec.from_url(None)) as producer:
         pending = [producer.submit({"service_code": SERVICES[n % 3], "lat": 40.7580, "long": -73.9855,
                                     "channel": "mobile", "description": f"request {n}"})[1] for n in range(12)]
         producer.flush()

@@ -22,6 +22,25 @@ def pipeline(jurisdictions, *, codec=CODEC, changelog_topic: str | None = "state
                     changelog_topic=changelog_topic, clock=lambda: NOW)
 
 
+def expected_places(jurisdictions, records, topics) -> dict[str, str]:
+    """Where an uninterrupted pipeline puts each request (it is deterministic given the input order): an agency's
+    work topic, triage, rejected, or "duplicate"."""
+    from streams.contracts import schemas as contract_schemas
+    from streams.pipeline import index as pipeline_index
+    from streams.pipeline.stages import Pipeline
+
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000)
+    pipeline = Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=topics, index=index)
+    places = {}
+    for n, record in enumerate(records):
+        key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
+        outcome = pipeline.process(key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record),
+                                   source=("intake", 0, n))
+        places[record["request_id"]] = "duplicate" if outcome.kind == "duplicate" else next(
+            e.topic for e in outcome.emits if e.topic != topics.routed)
+    return places
+
+
 def output_topics(topics: contract_topics.Topics, agencies: list[str]) -> list[str]:
     return [topics.rejected, topics.dead_letter, topics.routed, topics.triage] + [
         topics.work(jurisdiction_id="nyc", agency=a) for a in agencies]

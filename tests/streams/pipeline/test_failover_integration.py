@@ -26,20 +26,6 @@ REQUESTS = 3000
 RATE = 300.0  # per second: the stream runs for ~10 s, long enough to kill a worker in the middle of it
 
 
-def _expected_places(jurisdictions, records, topics) -> dict[str, str]:
-    """Where an uninterrupted pipeline puts each request (it is deterministic given the input order)."""
-    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000)
-    pipeline = Pipeline(jurisdictions=jurisdictions, codec=helpers.CODEC, topics=topics, index=index)
-    places = {}
-    for n, record in enumerate(records):
-        key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
-        outcome = pipeline.process(key=key, value=helpers.CODEC.encode(contract_schemas.SUBMITTED, record),
-                                   source=("intake", 0, n))
-        places[record["request_id"]] = "duplicate" if outcome.kind == "duplicate" else next(
-            e.topic for e in outcome.emits if e.topic != topics.routed)
-    return places
-
-
 def _produce(*, bootstrap: str, topics, records, progress: list) -> None:
     with RequestProducer(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics,
                          codec=helpers.CODEC) as producer:
@@ -59,7 +45,7 @@ def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, 
     records = workload.requests(jurisdiction=jurisdictions["nyc"], count=REQUESTS, seed=3)
     for record in records:
         record["idempotency_key"] = None  # the workload's keys are unique anyway; keep the oracle simple
-    expected = _expected_places(jurisdictions, records, topics)
+    expected = helpers.expected_places(jurisdictions, records, topics)
     names = helpers.output_topics(topics, jurisdictions["nyc"].agencies())
     stream_worker.ensure_topics(settings, jurisdictions)
 
