@@ -118,12 +118,16 @@ def broker(request):
 
 def pytest_collection_modifyitems(config, items):
     """The `cluster` tests (three Apache Kafka nodes) run only when the marker expression names them
-    (`-m cluster --broker=kafka`): neither a bare `pytest` nor `-m integration` selects them."""
-    if "cluster" in (config.option.markexpr or ""):
-        return
+    (`-m cluster --broker=kafka`): neither a bare `pytest` nor `-m integration` selects them. The `own_platform`
+    tests start a platform of their own on the embedded broker whatever --broker says: they run once, in the
+    embedded run."""
+    cluster_run = "cluster" in (config.option.markexpr or "")
+    kafka_run = config.getoption("--broker") == "kafka"
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("cluster") else kept).append(item)
+        drop = (not cluster_run and item.get_closest_marker("cluster")) or \
+            (kafka_run and item.get_closest_marker("own_platform"))
+        (dropped if drop else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

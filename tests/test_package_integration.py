@@ -22,7 +22,7 @@ import pytest
 from streams import resources
 from streams.settings import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_platform]
 
 COPY_IGNORED = shutil.ignore_patterns(".venv", ".git", ".civicflow", "tests", "build", "dist", "*.egg-info",
                                       "__pycache__", ".pytest_cache", ".hypothesis")

@@ -144,6 +144,7 @@ BLOCKS = blocks(README.read_text(encoding="utf-8"))
 
 
 @pytest.mark.integration
+@pytest.mark.own_platform
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"line{b.line}" for b in BLOCKS])
 def test_readme_block_runs_as_printed(block, platform):
     if block.skip:
