@@ -60,6 +60,16 @@ class Settings(BaseSettings):
                           "a second worker takes the next free one.")
     data_dir: Path = Field(default=REPO_ROOT / ".civicflow", validation_alias="CIVICFLOW_DATA_DIR",
                            description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow).")
+    table_store: str = Field(default="rocksdb", pattern="^(memory|rocksdb)$", validation_alias="CIVICFLOW_TABLE_STORE",
+                             description="[CIVICFLOW_TABLE_STORE] where a worker keeps the lifecycle table (rocksdb): "
+                             "rocksdb keeps request states on local disk under the data directory, one directory per "
+                             "worker, so a restarted worker reads only the changelog written since its last write "
+                             "and holds only its timers in memory; memory keeps them in the process and recovers "
+                             "the whole changelog at every start (small tests, throwaway workers).")
+    table_standby_replicas: int = Field(default=1, ge=0, validation_alias="CIVICFLOW_TABLE_STANDBY_REPLICAS",
+                                        description="[CIVICFLOW_TABLE_STANDBY_REPLICAS] how many other workers keep a "
+                                        "copy of each table partition up to date (1), so a partition failing over "
+                                        "finds its state there; 0 turns standbys off.")
     fetch_max_wait_ms: int | None = Field(default=None, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
                                           description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits "
                                           "for data. Unset: 10 on the embedded broker, which does not wake waiting "

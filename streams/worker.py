@@ -67,7 +67,8 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
         processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
                                        changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
         lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
-                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers)
+                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers,
+                                  store=stream_app.table_store(settings))
 
     @app.page("/metrics")
     async def metrics_page(web, request):

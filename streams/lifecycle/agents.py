@@ -2,6 +2,11 @@
 update rejections out. A periodic timer fires due SLA timers; after a rebalance the timers of the partitions
 this worker owns are rebuilt from the recovered table.
 
+The table lives in memory, or (`store="rocksdb://"`) in one local RocksDB database per partition
+(`store.LocalStates`): a restarted worker then reads only the changelog written after its last acknowledged
+write, a standby replica keeps another worker's partitions ready, and the timers are rebuilt from the local
+databases, so only the timer heaps stay in memory.
+
 The routed, updates and clock topics are keyed by request id (clock ticks by partition) and have the same
 partition count, so one request's records meet in one partition and one worker.
 """
@@ -17,11 +22,13 @@ from structlog.contextvars import bound_contextvars
 from streams import app as stream_app
 from streams.contracts import exceptions as contract_exceptions
 from streams.contracts import schemas as contract_schemas
+from streams.kafka import tables as kafka_tables
 from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
+from streams.lifecycle.store import LocalStates
 from streams.observability import heap, logs, metrics
 from streams.pipeline import records as pipeline_records
 from streams.pipeline.models import Emit
@@ -33,18 +40,27 @@ log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog_topic: str, tick_s: float,
-             bootstrap_servers: str | None, sink=None):
+             bootstrap_servers: str | None, sink=None, store: tuple[str, dict] = ("memory://", {})):
     """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
-    in-memory data. `sink` receives what is sent: the app's producer unless a test gives its own."""
+    data: its in-memory dict, or its local databases for `store` ("rocksdb://", RocksDB options). `sink` receives
+    what is sent: the app's producer unless a test gives its own."""
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer=lifecycle_codec.NAME, internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
+    store_url, store_options = store
     table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
-                      changelog_topic=changelog)
-    processor.store = stream_app.table_dict(table)
+                      changelog_topic=changelog, store=store_url, options=store_options or None)
+    local = store_url.startswith("rocksdb:")
+    if local:
+        processor.store = _local_states(app, table, changelog_topic=changelog_topic, topics=topics)
+        recovered = kafka_tables.count_recovered(table)
+    else:
+        processor.store = stream_app.table_dict(table)
+        recovered = None
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
     archive = RoutedArchive(bootstrap_servers=bootstrap_servers, topic=topics.routed) if bootstrap_servers else None
-    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive)
+    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive,
+                       local=processor.store if local else None)
 
     metrics.zero(AGENT, outcomes=("opened", "transition", "parked", "notification", "rejected", "dead_lettered"),
                  reasons=machine.REFUSAL_CODES)
@@ -64,9 +80,17 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     async def rebuild_timers():
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed}
         started = time.monotonic()
-        count = processor.rebuild(owned)
+        for _ in processor.rebuilding(owned):
+            await asyncio.sleep(0)  # due timers of the partitions rebuilt so far fire meanwhile
+        count = len(processor.timers)
         metrics.TIMERS_OPEN.set(count)
-        log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
+        # changelog records recovery (and standby replicas) applied since the last rebuild: on the local store
+        # only the changelog's tail after what the worker had written or replicated before
+        read = None
+        if recovered is not None:
+            read = sum(recovered.values())
+            recovered.clear()
+        log.info("timers_rebuilt", partitions=sorted(owned), timers=count, changelog_records_read=read,
                  seconds=round(time.monotonic() - started, 3))
         heap.freeze("lifecycle_state")
 
@@ -82,6 +106,17 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     return lifecycle
 
 
+def _local_states(app: faust.App, table, *, changelog_topic: str, topics) -> LocalStates:
+    def owned() -> list[int]:
+        return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed)
+
+    def persist(partition: int, offset: int) -> None:
+        kafka_tables.set_persisted_offset(table, topic=changelog_topic, partition=partition, offset=offset)
+
+    return LocalStates(db_for=kafka_tables.partition_db(table), partitions=owned,
+                       offset_key=kafka_tables.offset_key(table), persist_offset=persist)
+
+
 class _ProducerSink:
     def __init__(self, app: faust.App) -> None:
         self.app = app
@@ -94,8 +129,9 @@ class _ProducerSink:
 class _Handler:
     """Decodes one input, hands it to the processor and sends what comes back."""
 
-    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive) -> None:
+    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive, local: LocalStates | None) -> None:
         self.processor = processor
+        self.local = local  # the local databases, written as the changelog acknowledges
         self.topics = topics
         self.sink = sink
         self.archive = archive
@@ -129,8 +165,7 @@ class _Handler:
         if result.events or result.state:
             futures = [await self.sink.send(emit) for emit in result.events]
             await asyncio.gather(*(f for f in futures if f is not None))
-            for emit in result.state:
-                await self.sink.send(emit)
+            await self._send_state(result)
             _observe(result, stage="sla", seconds=time.perf_counter() - started)
         metrics.TIMERS_OPEN.set(len(self.processor.timers))
         if time.monotonic() - self._refreshed > OPEN_REFRESH_S:
@@ -159,8 +194,13 @@ class _Handler:
             await self.sink.send(emit)
         for transfer in result.transfers:
             await self._transfer(transfer)
+        await self._send_state(result)
+
+    async def _send_state(self, result: Result) -> None:
         for emit in result.state:
-            await self.sink.send(emit)
+            future = await self.sink.send(emit)
+            if self.local is not None:
+                self.local.sent(emit, future)
 
     async def _transfer(self, transfer) -> None:
         if self.archive is None:
