@@ -30,8 +30,9 @@ def set_persisted_offset(table, *, topic: str, partition: int, offset: int) -> N
     table.data.set_persisted_offset(TP(topic, partition), offset)
 
 
-def count_recovered(table) -> Counter:
-    """Count the changelog records Faust's recovery and standby replicas apply to the table, by partition.
+def count_recovered(table, *, standby: Callable[[object], bool]) -> Counter:
+    """Count the changelog records Faust's recovery ("active") and standby replicas ("standby") apply to the
+    table; `standby(tp)` tells a standby partition.
 
     Faust applies each batch it reads from a changelog through the store's public `apply_changelog_batch`; the
     store object's method is wrapped (not the class: other tables are left alone) to count what it is given."""
@@ -42,7 +43,7 @@ def count_recovered(table) -> Counter:
     def apply_changelog_batch(batch: Iterable, to_key, to_value) -> None:
         batch = list(batch)
         for event in batch:
-            counts[event.message.partition] += 1
+            counts["standby" if standby(event.message.tp) else "active"] += 1
         original(batch, to_key, to_value)
 
     store.apply_changelog_batch = apply_changelog_batch

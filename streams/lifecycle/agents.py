@@ -47,12 +47,15 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer=lifecycle_codec.NAME, internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
     store_url, store_options = store
-    table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
-                      changelog_topic=changelog, store=store_url, options=store_options or None)
     local = store_url.startswith("rocksdb:")
+    # A table's own store URL needs a path: Faust takes the app's store when the table's URL is false, and yarl's
+    # URL("rocksdb://") is. The path names the databases (tables/lifecycle_state-<partition>.db), as Faust would.
+    table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
+                      changelog_topic=changelog, store="rocksdb:lifecycle_state" if local else store_url,
+                      options=store_options or None)
     if local:
         processor.store = _local_states(app, table, changelog_topic=changelog_topic, topics=topics)
-        recovered = kafka_tables.count_recovered(table)
+        recovered = kafka_tables.count_recovered(table, standby=lambda tp: tp in app.assignor.assigned_standbys())
     else:
         processor.store = stream_app.table_dict(table)
         recovered = None
@@ -84,13 +87,14 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
             await asyncio.sleep(0)  # due timers of the partitions rebuilt so far fire meanwhile
         count = len(processor.timers)
         metrics.TIMERS_OPEN.set(count)
-        # changelog records recovery (and standby replicas) applied since the last rebuild: on the local store
-        # only the changelog's tail after what the worker had written or replicated before
-        read = None
+        # changelog records recovery applied since the last rebuild (on the local store only the changelog's tail
+        # after what the worker had written or replicated), and those its standby replicas applied
+        read = {"active": None, "standby": None}  # not counted on the in-memory store
         if recovered is not None:
-            read = sum(recovered.values())
+            read = {"active": recovered["active"], "standby": recovered["standby"]}
             recovered.clear()
-        log.info("timers_rebuilt", partitions=sorted(owned), timers=count, changelog_records_read=read,
+        log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
+                 changelog_records_read=read["active"], standby_records_read=read["standby"],
                  seconds=round(time.monotonic() - started, 3))
         heap.freeze("lifecycle_state")
 
