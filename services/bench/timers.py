@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from kafka import KafkaProducer
+from rocksdict import AccessType, Options, Rdict
 
 from services.launcher import service as launcher
 from services.sdk import consumer as sdk_consumer
@@ -23,11 +24,13 @@ from streams.contracts import codec as contract_codec
 from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
+from streams.kafka import offsets as kafka_offsets
 from streams.lifecycle.models import RequestState
 from streams.settings import Settings
 from streams.sla.goals import GoalState
 
 DAY_MS = 86_400_000
+OFFSET_KEY = b"__faust\0offset__"  # where Faust's RocksDB store keeps a partition's changelog offset
 
 
 def open_state(*, n: int, partition: int, now_ms: int, due_ms: int | None, policy: str = "default") -> list:
@@ -65,8 +68,8 @@ def rss_mib(pid: int) -> float:
 
 def lead_s(requests: int) -> float:
     """How long after preloading the timed window starts: the first worker recovers the whole changelog before
-    (about two minutes for 500,000 requests on the bench machine); `--timers` smaller sizes a quick run."""
-    return 60.0 + 210.0 * requests / 500_000
+    (two to four minutes for 500,000 requests on the bench machine); `--timers` smaller sizes a quick run."""
+    return 60.0 + 330.0 * requests / 500_000
 
 
 def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 20_000, lead_s: float = 270.0,
@@ -121,8 +124,10 @@ def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 
         _say("  a second worker with standby replicas, then SIGKILL of the first…")
         second = launcher.start_worker(settings, web_port=settings.web_port + 1, log_path=second_log)
         _wait_for_rebuild(second_log, timeout_s=900)
-        time.sleep(10)  # the standby replicas read what the first worker wrote last
+        time.sleep(5)  # the assignment settles
         owned = set(_rebuilds(restarted_log)[-1]["partitions"])
+        figures["standby_catch_up_s"] = _wait_for_standby(settings, data_dir / "faust" / settings.app_id / "worker-1",
+                                                          partitions=owned, timeout_s=900)
         before = _rebuilds(second_log)
         kill_ms = _write_due(settings, prefix="failover", count=restart_due, partitions=sorted(owned))
         first.kill()
@@ -155,6 +160,33 @@ def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 
             else None, **figures,
             "timers_rss_mib_memory_store": round(memory_rss, 1), "memory_store_timers_open": in_memory["timers"],
             "memory_store_recovery_s": round(recovered_s, 1)}
+
+
+def _wait_for_standby(settings: Settings, directory: Path, *, partitions, timeout_s: float) -> float:
+    """Wait until the second worker's standby copies of `partitions` hold the changelog up to its end (the offset
+    Faust keeps in each database, read from a read-only open of it); returns the seconds waited."""
+    topic = contract_topics.Topics(prefix=settings.topic_prefix).changelog(app_id=settings.app_id,
+                                                                           table="lifecycle_state")
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        ends = kafka_offsets.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=[topic])
+        if all((_persisted_offset(directory, partition) or -1) >= ends[(topic, partition)] - 1
+               for partition in partitions):
+            return round(time.monotonic() - started, 1)
+        time.sleep(2)
+    raise RuntimeError(f"the standby replicas in {directory} did not catch up within {timeout_s} s")
+
+
+def _persisted_offset(directory: Path, partition: int) -> int | None:
+    paths = list(directory.glob(f"**/lifecycle_state-{partition}.db"))
+    if not paths:
+        return None
+    db = Rdict(str(paths[0]), Options(raw_mode=True), access_type=AccessType.read_only())
+    try:
+        raw = db.get(OFFSET_KEY)
+    finally:
+        db.close()
+    return int(raw) if raw is not None else None
 
 
 def _say(text: str) -> None:
