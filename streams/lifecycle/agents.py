@@ -54,7 +54,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
                       changelog_topic=changelog, store="rocksdb:lifecycle_state" if local else store_url,
                       options=store_options or None)
     if local:
-        processor.store = _local_states(app, table, changelog_topic=changelog_topic, topics=topics)
+        processor.store = _local_states(table, processor=processor, changelog_topic=changelog_topic)
         recovered = kafka_tables.count_recovered(table, standby=lambda tp: tp in app.assignor.assigned_standbys())
     else:
         processor.store = stream_app.table_dict(table)
@@ -110,9 +110,11 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     return lifecycle
 
 
-def _local_states(app: faust.App, table, *, changelog_topic: str, topics) -> LocalStates:
+def _local_states(table, *, processor: LifecycleProcessor, changelog_topic: str) -> LocalStates:
     def owned() -> list[int]:
-        return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed)
+        # the partitions whose timers the processor holds (set at each rebuild, cut at each revocation): a state
+        # is looked for where its timers are, whatever moment of a rebalance a tick falls in
+        return sorted(processor.owned)
 
     def persist(partition: int, offset: int) -> None:
         kafka_tables.set_persisted_offset(table, topic=changelog_topic, partition=partition, offset=offset)
