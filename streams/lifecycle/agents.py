@@ -84,7 +84,9 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed}
         started = time.monotonic()
         for _ in processor.rebuilding(owned):
-            await asyncio.sleep(0)  # due timers of the partitions rebuilt so far fire meanwhile
+            # the due timers of the partitions rebuilt so far fire now: in the bench the app's timer did not run
+            # before the last of eight partitions of a million timers was rebuilt (16 s on a loaded machine)
+            await handler.tick()
         count = len(processor.timers)
         metrics.TIMERS_OPEN.set(count)
         # changelog records recovery applied since the last rebuild (on the local store only the changelog's tail
