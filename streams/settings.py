@@ -60,12 +60,14 @@ class Settings(BaseSettings):
                           "a second worker takes the next free one.")
     data_dir: Path = Field(default=REPO_ROOT / ".civicflow", validation_alias="CIVICFLOW_DATA_DIR",
                            description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow).")
-    table_store: str = Field(default="rocksdb", pattern="^(memory|rocksdb)$", validation_alias="CIVICFLOW_TABLE_STORE",
-                             description="[CIVICFLOW_TABLE_STORE] where a worker keeps the lifecycle table (rocksdb): "
-                             "rocksdb keeps request states on local disk under the data directory, one directory per "
-                             "worker, so a restarted worker reads only the changelog written since its last write "
-                             "and holds only its timers in memory; memory keeps them in the process and recovers "
-                             "the whole changelog at every start (small tests, throwaway workers).")
+    table_store: str | None = Field(
+        default=None, pattern="^(memory|rocksdb)$", validation_alias="CIVICFLOW_TABLE_STORE",
+        description="[CIVICFLOW_TABLE_STORE] where a worker keeps the lifecycle table: rocksdb keeps request states "
+        "on local disk under the data directory, one directory per worker, so a restarted worker reads only the "
+        "changelog written since its last write and holds only its timers in memory; memory keeps them in the "
+        "process and recovers the whole changelog at every start. Unset: rocksdb on Apache Kafka, memory on the "
+        "embedded broker, whose topics live only as long as its process (local databases would outlive their "
+        "changelog).")
     table_standby_replicas: int = Field(default=1, ge=0, validation_alias="CIVICFLOW_TABLE_STANDBY_REPLICAS",
                                         description="[CIVICFLOW_TABLE_STANDBY_REPLICAS] how many other workers keep a "
                                         "copy of each table partition up to date (1), so a partition failing over "
@@ -145,6 +147,8 @@ class Settings(BaseSettings):
         the defaults that follow from it."""
         if self.broker_kind is None:
             object.__setattr__(self, "broker_kind", "kafka" if self.kafka_bootstrap_servers else "embedded")
+        if self.table_store is None:
+            object.__setattr__(self, "table_store", "memory" if self.broker_kind == "embedded" else "rocksdb")
         if self.fetch_max_wait_ms is None and self.broker_kind == "embedded":
             object.__setattr__(self, "fetch_max_wait_ms", 10)
         return self

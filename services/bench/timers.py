@@ -88,7 +88,8 @@ def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 
        changelog: its memory and its recovery time, measured in the same run for comparison.
     """
     settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", topic_prefix="timers.",
-                        app_id="bench-timers", data_dir=data_dir, log_format="json", log_level="INFO", web_port=16266)
+                        app_id="bench-timers", data_dir=data_dir, log_format="json", log_level="INFO", web_port=16266,
+                        table_store="rocksdb")
     shutil.rmtree(data_dir / "faust" / settings.app_id, ignore_errors=True)  # local stores of an earlier broker
     stream_worker.ensure_topics(settings, jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir))
     now_ms = int(time.time() * 1000)

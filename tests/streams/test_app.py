@@ -28,3 +28,9 @@ def test_the_table_store_follows_the_settings():
     assert stream_app.table_store(Settings(table_store="memory")) == ("memory://", {})
     url, options = stream_app.table_store(Settings(table_store="rocksdb"))
     assert url == "rocksdb://" and options["block_cache_size"] < 1 << 30
+
+
+def test_the_local_store_is_the_default_on_apache_kafka_only():
+    assert Settings(broker_kind="embedded").table_store == "memory", "the embedded broker's topics die with it"
+    assert Settings(kafka_bootstrap_servers="kafka:9092").table_store == "rocksdb"
+    assert Settings(broker_kind="embedded", table_store="rocksdb").table_store == "rocksdb"
