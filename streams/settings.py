@@ -138,6 +138,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=resources.default_data_dir, validation_alias="CIVICFLOW_DATA_DIR",
                            description="[CIVICFLOW_DATA_DIR] worker scratch space (.civicflow in the checkout; "
                            ".civicflow in the working directory for an installed package).")
+    table_store: str | None = Field(
+        default=None, pattern="^(memory|rocksdb)$", validation_alias="CIVICFLOW_TABLE_STORE",
+        description="[CIVICFLOW_TABLE_STORE] where a worker keeps the lifecycle table: rocksdb keeps request states "
+        "on local disk under the data directory, one directory per worker, so a restarted worker reads only the "
+        "changelog written since its last write and holds only its timers in memory; memory keeps them in the "
+        "process and recovers the whole changelog at every start. Unset: rocksdb on Apache Kafka, memory on the "
+        "embedded broker, whose topics live only as long as its process (local databases would outlive their "
+        "changelog).")
+    table_standby_replicas: int = Field(default=1, ge=0, validation_alias="CIVICFLOW_TABLE_STANDBY_REPLICAS",
+                                        description="[CIVICFLOW_TABLE_STANDBY_REPLICAS] how many other workers keep a "
+                                        "copy of each table partition up to date (1), so a partition failing over "
+                                        "finds its state there; 0 turns standbys off.")
     fetch_max_wait_ms: int | None = Field(default=None, ge=0, validation_alias="CIVICFLOW_FETCH_MAX_WAIT_MS",
                                           description="[CIVICFLOW_FETCH_MAX_WAIT_MS] longest a worker's fetch waits "
                                           "for data. Unset: 10 on the embedded broker, which does not wake waiting "
@@ -218,6 +230,8 @@ class Settings(BaseSettings):
         the defaults that follow from it."""
         if self.broker_kind is None:
             object.__setattr__(self, "broker_kind", "kafka" if self.kafka_bootstrap_servers else "embedded")
+        if self.table_store is None:
+            object.__setattr__(self, "table_store", "memory" if self.broker_kind == "embedded" else "rocksdb")
         if self.fetch_max_wait_ms is None and self.broker_kind == "embedded":
             object.__setattr__(self, "fetch_max_wait_ms", 10)
         return self

@@ -153,7 +153,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=50_000, help="requests per throughput run (50000)")
     bench.add_argument("--latency-seconds", type=float, default=20.0, help="length of the 100/s latency run (20)")
     bench.add_argument("--replay-events", type=int, default=200_000, help="events of the replay run (200000)")
-    bench.add_argument("--timers", type=int, default=1_000_000, help="open timers of the timer run (1000000)")
+    bench.add_argument("--timers", type=int, default=1_000_000,
+                       help="open timers of the timer, restart and failover runs (1000000; fewer for a quick run)")
     bench.add_argument("--year", action="store_true",
                        help="instead: a synthetic New York year replayed with the local engine (wall time, peak RSS)")
     bench.add_argument("--year-events", type=int, default=6_000_000, help="events of the --year run (6000000)")

@@ -10,6 +10,7 @@ behaviour apply on every broker.
 import asyncio
 
 from faust.tables import recovery as faust_recovery
+from aiokafka import TopicPartition
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -39,6 +40,7 @@ def apply(settings) -> None:
     commit_with_outputs()
     abort_kept_transactions_on_rebalance()
     seek_only_built_offsets()
+    skip_unpositioned_in_livelock_check()
 
 
 def _restore(cls, name: str) -> None:
@@ -241,3 +243,24 @@ def seek_only_built_offsets() -> None:
         return await original(self, consumer, built, offsets, title)
 
     faust_recovery.Recovery._seek_offsets = _seek_offsets
+
+
+def skip_unpositioned_in_livelock_check() -> None:
+    """Both brokers: Faust's livelock detector, every few seconds, reads the fetch position of every assigned
+    partition through aiokafka's `TopicPartitionState.position`, which asserts that there is one. A partition
+    assigned in a rebalance and not sought yet has none (standby replicas make this common: a standby's changelog
+    partitions are assigned but only sought when standby recovery starts), and the assertion crashed the whole
+    worker: on Apache Kafka 4.3.2 the first of two workers with a standby replica crashed five seconds after the
+    second joined. A partition without a position has nothing to check yet: it is skipped."""
+    original = _replace(_thread, "verify_event_path")
+
+    def verify_event_path(self, now, tp):
+        subscription = self._ensure_consumer()._fetcher._subscriptions.subscription  # private: see above
+        assignment = subscription.assignment if subscription is not None else None
+        if assignment is not None:
+            state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+            if state is not None and not state.has_valid_position:
+                return None
+        return original(self, now, tp)
+
+    _thread.verify_event_path = verify_event_path

@@ -2,6 +2,11 @@
 update rejections out. A periodic timer fires due SLA timers; after a rebalance the timers of the partitions
 this worker owns are rebuilt from the recovered table.
 
+The table lives in memory, or (`store="rocksdb://"`) in one local RocksDB database per partition
+(`store.LocalStates`): a restarted worker then reads only the changelog written after its last acknowledged
+write, a standby replica keeps another worker's partitions ready, and the timers are rebuilt from the local
+databases, so only the timer heaps stay in memory.
+
 The routed, updates and clock topics are keyed by request id (clock ticks by partition) and have the same
 partition count, so one request's records meet in one partition and one worker.
 """
@@ -13,19 +18,21 @@ import faust
 import structlog
 from structlog.contextvars import bound_contextvars
 
+from streams.contracts import exceptions as contract_exceptions
+from streams.contracts import schemas as contract_schemas
 from streams.events import clock as events_clock
 from streams.events import dead_letters as events_dead_letters
 from streams.events.models import Emit
 from streams.kafka import internals as kafka_internals
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
+from streams.kafka import security as kafka_security
+from streams.kafka import tables as kafka_tables
 from streams.kafka import transactions as kafka_transactions
 from streams.lifecycle import codec as lifecycle_codec
 from streams.lifecycle import machine
 from streams.lifecycle import transfers as lifecycle_transfers
 from streams.lifecycle.archive import RoutedArchive
 from streams.lifecycle.processor import LifecycleProcessor, Result
-from streams.kafka import security as kafka_security
+from streams.lifecycle.store import LocalStates
 from streams.observability import heap, logs, metrics
 
 AGENT = "lifecycle"
@@ -35,19 +42,32 @@ log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog_topic: str, tick_s: float,
-             bootstrap_servers: str | None, security: kafka_security.ClientSecurity, sink=None):
+             bootstrap_servers: str | None, security: kafka_security.ClientSecurity, sink=None,
+             store: tuple[str, dict] = ("memory://", {})):
     """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
-    in-memory data. `sink` receives what is sent: the app's producer unless a test gives its own."""
+    data: its in-memory dict, or its local databases for `store` ("rocksdb://", RocksDB options). `sink` receives
+    what is sent: the app's producer unless a test gives its own."""
     changelog = app.topic(changelog_topic, key_serializer="json", value_serializer=lifecycle_codec.NAME, internal=True,
                           partitions=app.conf.topic_partitions, compacting=True, deleting=False)
+    store_url, store_options = store
+    local = store_url.startswith("rocksdb:")
+    # A table's own store URL needs a path: Faust takes the app's store when the table's URL is false, and yarl's
+    # URL("rocksdb://") is. The path names the databases (tables/lifecycle_state-<partition>.db), as Faust would.
     table = app.Table("lifecycle_state", default=None, partitions=app.conf.topic_partitions,
-                      changelog_topic=changelog)
-    processor.store = kafka_internals.table_dict(table)
+                      changelog_topic=changelog, store="rocksdb:lifecycle_state" if local else store_url,
+                      options=store_options or None)
+    if local:
+        processor.store = _local_states(table, processor=processor, changelog_topic=changelog_topic)
+        recovered = kafka_tables.count_recovered(table, standby=lambda tp: tp in app.assignor.assigned_standbys())
+    else:
+        processor.store = kafka_internals.table_dict(table)
+        recovered = None
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
     archive = (RoutedArchive(bootstrap_servers=bootstrap_servers, security=security, topic=topics.routed)
                if bootstrap_servers else None)
-    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive)
+    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive,
+                       local=processor.store if local else None)
 
     metrics.zero(AGENT, outcomes=("opened", "transition", "parked", "notification", "rejected", "dead_lettered"),
                  reasons=machine.REFUSAL_CODES)
@@ -69,9 +89,20 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     async def rebuild_timers():
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.routed}
         started = time.monotonic()
-        count = processor.rebuild(owned)
+        for _ in processor.rebuilding(owned):
+            # the due timers of the partitions rebuilt so far fire now: in the bench the app's timer did not run
+            # before the last of eight partitions of a million timers was rebuilt (16 s on a loaded machine)
+            await handler.tick()
+        count = len(processor.timers)
         metrics.TIMERS_OPEN.set(count)
+        # changelog records recovery applied since the last rebuild (on the local store only the changelog's tail
+        # after what the worker had written or replicated), and those its standby replicas applied
+        read = {"active": None, "standby": None}  # not counted on the in-memory store
+        if recovered is not None:
+            read = {"active": recovered["active"], "standby": recovered["standby"]}
+            recovered.clear()
         log.info("timers_rebuilt", partitions=sorted(owned), timers=count,
+                 changelog_records_read=read["active"], standby_records_read=read["standby"],
                  seconds=round(time.monotonic() - started, 3))
         heap.freeze("lifecycle_state")
 
@@ -85,6 +116,19 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
             await archive.stop()
 
     return lifecycle
+
+
+def _local_states(table, *, processor: LifecycleProcessor, changelog_topic: str) -> LocalStates:
+    def owned() -> list[int]:
+        # the partitions whose timers the processor holds (set at each rebuild, cut at each revocation): a state
+        # is looked for where its timers are, whatever moment of a rebalance a tick falls in
+        return sorted(processor.owned)
+
+    def persist(partition: int, offset: int) -> None:
+        kafka_tables.set_persisted_offset(table, topic=changelog_topic, partition=partition, offset=offset)
+
+    return LocalStates(db_for=kafka_tables.partition_db(table), partitions=owned,
+                       offset_key=kafka_tables.offset_key(table), persist_offset=persist)
 
 
 class _ProducerSink:
@@ -107,8 +151,9 @@ class _ProducerSink:
 class _Handler:
     """Decodes one input, hands it to the processor and sends what comes back."""
 
-    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive) -> None:
+    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive, local: LocalStates | None) -> None:
         self.processor = processor
+        self.local = local  # the local databases, written as the changelog acknowledges
         self.topics = topics
         self.sink = sink
         self.archive = archive
@@ -142,8 +187,7 @@ class _Handler:
         if result.events or result.state:
             futures = [await self.sink.send(emit) for emit in result.events]
             await asyncio.gather(*(f for f in futures if f is not None))
-            for emit in result.state:
-                await self.sink.send(emit)
+            await self._send_state(result)
             _observe(result, stage="sla", seconds=time.perf_counter() - started)
         metrics.TIMERS_OPEN.set(len(self.processor.timers))
         if time.monotonic() - self._refreshed > OPEN_REFRESH_S:
@@ -172,8 +216,13 @@ class _Handler:
             await self.sink.send(emit, source=source)
         for transfer in result.transfers:
             await self._transfer(transfer, source=source)
+        await self._send_state(result, source=source)
+
+    async def _send_state(self, result: Result, *, source: tuple[str, int] | None = None) -> None:
         for emit in result.state:
-            await self.sink.send(emit, source=source)
+            future = await self.sink.send(emit, source=source)
+            if self.local is not None:
+                self.local.sent(emit, future)
 
     async def _transfer(self, transfer, *, source: tuple[str, int]) -> None:
         if self.archive is None:

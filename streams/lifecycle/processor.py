@@ -13,7 +13,7 @@ updates has them parked, and applies them in time order, with its own timers in 
 import orjson
 import sys
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from streams.contracts import schemas as contract_schemas
@@ -77,7 +77,8 @@ class Options:
 
 
 class LifecycleProcessor:
-    """Request states in `store` (the lifecycle table's in-memory data), timers in per-partition heaps."""
+    """Request states in `store` (the lifecycle table's in-memory data, or its local databases through
+    `store.LocalStates`, which give a state's changelog bytes), timers in per-partition heaps."""
 
     def __init__(self, *, jurisdictions: Mapping, codec, topics, store: MutableMapping, changelog_topic: str | None,
                  options: Options = Options(), clock: Callable[[], int] = wall_clock_ms) -> None:
@@ -89,7 +90,7 @@ class LifecycleProcessor:
         self.options = options
         self.clock = clock
         self.owned: set[int] = set()  # partitions this worker owns (after the last rebuild)
-        self.open_counts: dict[tuple[str, str], int] = {}  # (agency, SLA state) → open requests
+        self.open_counts: dict[tuple[int, str, str], int] = {}  # (partition, agency, SLA state) → open requests
         self.timers = Timers()   # goal thresholds and forgetting closed requests, on the mode's clock
         self.parked = Timers()   # expiry of parked updates, always on processing time
         self.watermarks: dict[int, int] = {}
@@ -155,49 +156,74 @@ class LifecycleProcessor:
     def rebuild(self, partitions: set[int]) -> int:
         """Re-index the timers of these partitions from the store (after recovery); forget other partitions'
         states. Returns the number of timers."""
+        for _ in self.rebuilding(partitions):
+            pass
+        return len(self.timers)
+
+    def rebuilding(self, partitions: set[int]) -> Iterator[int]:
+        """`rebuild` a step at a time: on local databases it yields each partition once its timers are back, so
+        the agent can fire those while the next partitions are read (a dict store is one step)."""
         self.timers, self.parked = Timers(), Timers()
         self.owned, self.open_counts = set(partitions), {}
-        stale = []
-        for request_id, value in list(self.store.items()):
-            state = self._state(request_id, value)
-            if state.partition in partitions:
-                state.tally = None
-                self._tally(state)
-                self._schedule(request_id, state)
-            else:
-                stale.append(request_id)
-        for request_id in stale:
-            self.store.pop(request_id, None)
-        return len(self.timers)
+        if isinstance(self.store, dict):
+            stale = []
+            for request_id, value in list(self.store.items()):
+                state = self._state(request_id, value)
+                if state.partition in partitions:
+                    self._reindex(request_id, state)
+                else:
+                    stale.append(request_id)
+            for request_id in stale:
+                self.store.pop(request_id, None)
+            yield from sorted(partitions)
+            return
+        for partition in sorted(partitions):
+            for request_id, value in self.store.items(partitions=(partition,)):
+                # only what timers and counts need is read of a stored state
+                self._reindex(request_id, lifecycle_codec.stored(value) if isinstance(value, bytes) else value)
+            yield partition
+
+    def _reindex(self, request_id: str, state) -> None:
+        state.tally = None
+        self._tally(state)
+        self._schedule(request_id, state)
 
     def revoke(self, partitions) -> None:
         """Partitions moved to another worker: stop firing their timers."""
         self.timers.drop(partitions)
         self.parked.drop(partitions)
         self.owned -= set(partitions)
-        for value in self.store.values():
-            if isinstance(value, RequestState) and value.partition in partitions and value.tally is not None:
-                self.open_counts[value.tally] -= 1
-                value.tally = None
+        self.open_counts = {key: count for key, count in self.open_counts.items() if key[0] not in partitions}
+        if isinstance(self.store, dict):  # states kept as objects carry what they are counted under
+            for value in self.store.values():
+                if isinstance(value, RequestState) and value.partition in partitions:
+                    value.tally = None
         for partition in partitions:
             self.watermarks.pop(partition, None)
 
     def open_by_state(self) -> dict[tuple[str, str], int]:
         """{(agency, SLA state): open requests} of the owned partitions: on_track, warned, breached or paused.
         Kept up to date on every save (no scan of the store)."""
-        return {key: count for key, count in self.open_counts.items() if count}
+        counts: dict[tuple[str, str], int] = {}
+        for (_, agency, sla_state), count in self.open_counts.items():
+            if count:
+                counts[(agency, sla_state)] = counts.get((agency, sla_state), 0) + count
+        return {key: count for key, count in counts.items() if count}
 
     def _tally(self, state: RequestState) -> None:
-        """Move the request to the (agency, SLA state) it is counted under now."""
-        key = None
-        if state.known and state.status not in ("resolved", "closed") and state.partition in self.owned:
-            key = (state.agency or "triage", _sla_state(state))
+        """Move the request to the (partition, agency, SLA state) it is counted under now."""
+        key = self._tally_key(state)
         if key != state.tally:
             if state.tally is not None:
                 self.open_counts[state.tally] -= 1
             if key is not None:
                 self.open_counts[key] = self.open_counts.get(key, 0) + 1
             state.tally = key
+
+    def _tally_key(self, state: RequestState) -> tuple[int, str, str] | None:
+        if state.known and state.status not in ("resolved", "closed") and state.partition in self.owned:
+            return state.partition, state.agency or "triage", _sla_state(state)
+        return None
 
     # ---- state --------------------------------------------------------------------------------------------
 
@@ -206,6 +232,9 @@ class LifecycleProcessor:
         if isinstance(value, list):  # as recovered from the changelog
             value = RequestState.from_list(value)
             self.store[request_id] = value
+        elif isinstance(value, bytes):  # from the local databases: decoded each time, counted as it was saved
+            value = lifecycle_codec.loads(value)
+            value.tally = self._tally_key(value)
         return value
 
     def _save(self, result: Result, request_id: str, state: RequestState) -> None:
@@ -216,7 +245,8 @@ class LifecycleProcessor:
                                      lifecycle_codec.dumps(state), state.partition))
 
     def _delete(self, result: Result, request_id: str, partition: int) -> None:
-        state = self.store.pop(request_id, None)
+        state = self._state(request_id)
+        self.store.pop(request_id, None)
         if isinstance(state, RequestState) and state.tally is not None:
             self.open_counts[state.tally] -= 1
         if self.changelog_topic:

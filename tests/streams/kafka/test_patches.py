@@ -2,11 +2,14 @@
 
 import asyncio
 import uuid
+from types import SimpleNamespace
 
 import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.structs import OffsetAndMetadata
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -69,3 +72,23 @@ async def test_partitions_without_a_committed_offset_go_to_the_start_and_offset_
         assert first.offset == 4, "the first record handed over is the committed one"
     finally:
         await consumer.stop()
+
+
+async def test_the_livelock_check_skips_a_partition_assigned_but_not_sought_yet(monkeypatch):
+    checked = []
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    monkeypatch.setattr(thread, "_civicflow_original_verify_event_path", lambda self, now, tp: checked.append(tp),
+                        raising=False)
+    monkeypatch.setattr(thread, "verify_event_path", thread.verify_event_path)  # put back after the test
+    patches.skip_unpositioned_in_livelock_check()
+    subscriptions = SubscriptionState()
+    subscriptions.assign_from_user({TopicPartition("changelog", 0), TopicPartition("changelog", 1)})
+    subscriptions.seek(TopicPartition("changelog", 1), 5)
+    consumer_thread = SimpleNamespace(
+        _ensure_consumer=lambda: SimpleNamespace(_fetcher=SimpleNamespace(_subscriptions=subscriptions)))
+    with pytest.raises(AssertionError):  # what Faust's own check ran into: aiokafka asserts a position
+        subscriptions.subscription.assignment.state_value(TopicPartition("changelog", 0)).position
+
+    for partition in (0, 1):
+        assert thread.verify_event_path(consumer_thread, 0.0, TP("changelog", partition)) is None
+    assert checked == [TP("changelog", 1)], "only the partition with a position is checked"
