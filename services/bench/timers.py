@@ -172,7 +172,8 @@ def _wait_for_standby(settings: Settings, directory: Path, *, partitions, timeou
                                                                            table="lifecycle_state")
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        ends = kafka_offsets.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=[topic])
+        ends = kafka_offsets.end_offsets(bootstrap_servers=settings.bootstrap_servers,
+                                         security=kafka_security.PLAINTEXT, topics=[topic])
         if all((_persisted_offset(directory, partition) or -1) >= ends[(topic, partition)] - 1
                for partition in partitions):
             return round(time.monotonic() - started, 1)
@@ -203,7 +204,8 @@ def _write_due(settings: Settings, *, prefix: str, count: int, partitions) -> in
     topic = contract_topics.Topics(prefix=settings.topic_prefix).changelog(app_id=settings.app_id,
                                                                            table="lifecycle_state")
     partitions = list(partitions)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
+                             **kafka_security.PLAINTEXT.kafka_python())
     now_ms = int(time.time() * 1000)
     for n in range(count):
         partition = partitions[n % len(partitions)]
@@ -225,7 +227,8 @@ def _first_fired(settings: Settings, *, prefix: str, since_ms: int, timeout_s: f
         found[:] = [m.timestamp for m in seen if m.key and m.key.startswith(marker) and m.timestamp >= since_ms]
         return bool(found)
 
-    sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, topics=[topics.lifecycle],
+    sdk_consumer.read_until(bootstrap_servers=settings.bootstrap_servers, security=kafka_security.PLAINTEXT,
+                            topics=[topics.lifecycle],
                             until=seen_one, timeout_s=timeout_s, settle_s=0)
     return round((min(found) - since_ms) / 1000, 2) if found else None
 
