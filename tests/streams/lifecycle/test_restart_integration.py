@@ -20,6 +20,7 @@ from streams.contracts import schemas as contract_schemas
 from streams.contracts import topics as contract_topics
 from streams.jurisdiction import loader as jurisdiction_loader
 from streams.kafka import offsets as kafka_offsets
+from streams.kafka import security as kafka_security
 from tests.conftest import wait_until
 from tests.streams.lifecycle.test_lifecycle_integration import _lifecycle, _quick_sla
 from tests.streams.pipeline import helpers
@@ -47,7 +48,8 @@ def _submit(broker, topics, jurisdictions, *, seed: int) -> datetime:
     now = datetime.now(timezone.utc)
     for record in records:
         record["due_at"], record["submitted_at"] = None, now
-    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as producer:
+    with RequestProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
         for record in records:
             producer.send_record(record)
     return now
@@ -66,7 +68,8 @@ def _sla_counts(events) -> Counter:
 
 def _changelog_end(settings, topics) -> int:
     name = topics.changelog(app_id=settings.app_id, table="lifecycle_state")
-    return sum(kafka_offsets.end_offsets(bootstrap_servers=settings.bootstrap_servers, topics=[name]).values())
+    return sum(kafka_offsets.end_offsets(bootstrap_servers=settings.bootstrap_servers,
+                                         security=kafka_security.PLAINTEXT, topics=[name]).values())
 
 
 def test_a_restarted_worker_reads_only_the_changelog_tail_and_fires_the_timers_due_meanwhile(
@@ -123,7 +126,8 @@ def test_partitions_failing_over_to_a_standby_keep_their_state_without_reading_t
     submitted = _submit(broker, topics, jurisdictions, seed=22)
     routed = _opened(broker, topics)
     acknowledged = sorted(routed)[: len(routed) // 2]
-    with UpdateProducer(bootstrap_servers=broker.bootstrap_servers, topics=topics, codec=helpers.CODEC) as updates:
+    with UpdateProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT, topics=topics,
+                        codec=helpers.CODEC) as updates:
         for request_id in acknowledged:
             updates.send(request_id=request_id, status="acknowledged", agency=routed[request_id])
     _lifecycle(broker, topics, settle_s=0, timeout_s=60, until=lambda seen: {
