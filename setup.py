@@ -13,7 +13,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-RESOURCES_MODULE = "streams.resources"  # the module that reads the packaged files; its package holds them
+RESOURCES_MODULE = "civicflow.streams.resources"  # the module that reads the packaged files; its package holds them
 
 
 class BuildWithResources(build_py):
@@ -35,4 +35,19 @@ class BuildWithResources(build_py):
                 shutil.copy2(source, destination)
 
 
-setup(cmdclass={"build_py": BuildWithResources})
+
+def _packages() -> dict:
+    """package name -> folder: civicflow/, and every package under streams/ and services/ below civicflow."""
+    from setuptools import find_namespace_packages
+
+    folders = {"civicflow": "civicflow"}
+    for top in ("streams", "services"):
+        for name in [top, *find_namespace_packages(where=str(HERE), include=[f"{top}.*"])]:
+            if "__pycache__" not in name:
+                folders[f"civicflow.{name}"] = name.replace(".", "/")
+    return folders
+
+
+PACKAGES = _packages()
+setup(cmdclass={"build_py": BuildWithResources}, packages=list(PACKAGES),
+      package_dir={"civicflow": "civicflow", "civicflow.streams": "streams", "civicflow.services": "services"})

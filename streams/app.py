@@ -6,14 +6,14 @@ from pathlib import Path
 
 import faust
 
-from streams.kafka import security as kafka_security
-from streams.observability import heap
-from streams.settings import Settings
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability import heap
+from civicflow.streams.settings import Settings
 
 
 def create_app(settings: Settings, *, web_port: int | None = None) -> faust.App:
     """A Faust app configured from the settings; agents are registered by their domains. The corrections of
-    streams/kafka are installed by the worker's start (streams.kafka.internals.install), not here."""
+    streams/kafka are installed by the worker's start (civicflow.streams.kafka.internals.install), not here."""
     datadir = worker_dir(settings.data_dir / "faust" / settings.app_id)
     return faust.App(
         settings.app_id,

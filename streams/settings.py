@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams import resources
+from civicflow.streams import resources
 
 # Where the code is: the checkout's root for tests and tools that need the repository (tests, the deploy files'
 # checks). Runtime defaults come from streams/resources.py instead, which also works for an installed wheel.

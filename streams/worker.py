@@ -4,23 +4,23 @@ import faust
 import structlog
 from prometheus_client import generate_latest
 
-from streams import app as stream_app
-from streams.contracts import admin as contract_admin
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import internals as kafka_internals
-from streams.kafka import lag as kafka_lag
-from streams.kafka import security as kafka_security
-from streams.kafka import transactions as kafka_transactions
-from streams.lifecycle import agents as lifecycle_agents
-from streams.lifecycle import processor as lifecycle_processor
-from streams.lifecycle.processor import LifecycleProcessor
-from streams.observability import heap, logs
-from streams.observability.ports import claim_port, free_port  # noqa: F401  (services use them from here too)
-from streams.pipeline import agents as pipeline_agents
-from streams.pipeline.stages import Pipeline
-from streams.settings import Settings
+from civicflow.streams import app as stream_app
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.kafka import lag as kafka_lag
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka import transactions as kafka_transactions
+from civicflow.streams.lifecycle import agents as lifecycle_agents
+from civicflow.streams.lifecycle import processor as lifecycle_processor
+from civicflow.streams.lifecycle.processor import LifecycleProcessor
+from civicflow.streams.observability import heap, logs
+from civicflow.streams.observability.ports import claim_port, free_port  # noqa: F401  (services use them from here too)
+from civicflow.streams.pipeline import agents as pipeline_agents
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp sets the charset (utf-8) itself

@@ -15,10 +15,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from services.broker import service as broker_service
-from services.launcher import service as launcher
-from streams.kafka import offsets as kafka_offsets
-from streams.settings import REPO_ROOT, Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.launcher import service as launcher
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.settings import REPO_ROOT, Settings
 from tests.support import kafka as kafka_support
 from tests.support import postgres as postgres_support
 
@@ -195,7 +195,7 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log_path.open("ab")
         self.process = broker_service.child_process(
-            [sys.executable, "-m", "services.cli", self.command], env=launcher.worker_env(self.settings, **self.env),
+            [sys.executable, "-m", "civicflow.services.cli", self.command], env=launcher.worker_env(self.settings, **self.env),
             cwd=REPO_ROOT,
             stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import resources
-from streams.settings import REPO_ROOT
+from civicflow.streams import resources
+from civicflow.streams.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.own_platform]
 

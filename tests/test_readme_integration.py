@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import REPO_ROOT
+from civicflow.streams.settings import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 RUNNABLE = {"sh": "shell", "bash": "shell", "shell": "shell", "console": "shell", "python": "python",

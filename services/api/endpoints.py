@@ -14,13 +14,13 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.api import keys as api_keys
-from services.api import params, submissions, updates, views
-from services.api.exceptions import BadRequest, NotFound, Unavailable
-from services.readmodel import queries
-from streams.open311 import fields as open311_fields
-from streams.open311 import formats
-from streams.settings import Settings
+from civicflow.services.api import keys as api_keys
+from civicflow.services.api import params, submissions, updates, views
+from civicflow.services.api.exceptions import BadRequest, NotFound, Unavailable
+from civicflow.services.readmodel import queries
+from civicflow.streams.open311 import fields as open311_fields
+from civicflow.streams.open311 import formats
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 

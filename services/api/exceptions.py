@@ -1,6 +1,6 @@
 """Errors of the Open311 API. An ApiError is answered as the spec's error list with its HTTP status."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class ApiConfigError(CivicflowError):

@@ -9,9 +9,9 @@ from typing import Literal
 import pydantic
 import yaml
 
-from services.api.exceptions import ApiConfigError, Forbidden
-from services.sdk.requests import CHANNELS
-from streams.configuration import ConfigModel
+from civicflow.services.api.exceptions import ApiConfigError, Forbidden
+from civicflow.services.sdk.requests import CHANNELS
+from civicflow.streams.configuration import ConfigModel
 
 
 class ApiKey(ConfigModel):

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streams.observability import metrics
+from civicflow.streams.observability import metrics
 
 STAGE = "api"
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import ClientDisconnect, Request
 
-from services.api.exceptions import BadRequest
-from streams.validation import bounds as validation_bounds
+from civicflow.services.api.exceptions import BadRequest
+from civicflow.streams.validation import bounds as validation_bounds
 
 MAX_BODY_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"

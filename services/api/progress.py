@@ -7,10 +7,10 @@ the read model then lacks was never submitted before the question was asked: POS
 import time
 from collections.abc import Callable
 
-from services.sdk import progress as sdk_progress
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.sdk import progress as sdk_progress
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 
 CACHE_S = 0.5  # a "yes" is good for this long: a burst of updates about unknown ids asks the broker once
 

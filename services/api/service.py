@@ -28,14 +28,14 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from services.api import models, params
-from services.api import observability as api_observability
-from services.api import progress as api_progress
-from services.api.endpoints import BASE, Open311
-from services.api.exceptions import ApiConfigError, ApiError
-from streams.kafka import security as kafka_security
-from streams.open311 import formats
-from streams.settings import Settings
+from civicflow.services.api import models, params
+from civicflow.services.api import observability as api_observability
+from civicflow.services.api import progress as api_progress
+from civicflow.services.api.endpoints import BASE, Open311
+from civicflow.services.api.exceptions import ApiConfigError, ApiError
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.open311 import formats
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -239,14 +239,14 @@ def _unexpected(request: Request, error: Exception) -> Response:
 def run(settings: Settings) -> int:
     """`civicflow api`: the API on the configured jurisdictions, read model and Kafka cluster, until stopped."""
     import uvicorn
-    from services.readmodel import db
-    from services.sdk.producer import RequestProducer
-    from services.sdk.updates import UpdateProducer
-    from streams.contracts import codec as contract_codec
-    from streams.contracts import topics as contract_topics
-    from streams.jurisdiction import loader as jurisdiction_loader
-    from streams.observability import logs
-    from streams.observability import ports
+    from civicflow.services.readmodel import db
+    from civicflow.services.sdk.producer import RequestProducer
+    from civicflow.services.sdk.updates import UpdateProducer
+    from civicflow.streams.contracts import codec as contract_codec
+    from civicflow.streams.contracts import topics as contract_topics
+    from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+    from civicflow.streams.observability import logs
+    from civicflow.streams.observability import ports
 
     logs.configure(log_format=settings.log_format, level=settings.log_level)
     # expected errors (configuration, a port in use, Kafka down) are raised for the command line to explain

@@ -8,16 +8,16 @@ from datetime import datetime, timezone
 
 import structlog
 
-from services.api import params
-from services.api.exceptions import BadRequest
-from services.api.keys import ApiKey
-from services.sdk import exceptions as sdk_exceptions
-from services.sdk import requests as sdk_requests
-from streams.events import clock as events_clock
-from streams.jurisdiction.conditions import Facts
-from streams.open311 import fields as open311_fields
-from streams.sla import policy as sla_policy
-from streams.validation import checks as validation_checks
+from civicflow.services.api import params
+from civicflow.services.api.exceptions import BadRequest
+from civicflow.services.api.keys import ApiKey
+from civicflow.services.sdk import exceptions as sdk_exceptions
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.events import clock as events_clock
+from civicflow.streams.jurisdiction.conditions import Facts
+from civicflow.streams.open311 import fields as open311_fields
+from civicflow.streams.sla import policy as sla_policy
+from civicflow.streams.validation import checks as validation_checks
 
 log = structlog.get_logger(__name__)
 

@@ -16,17 +16,17 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.api import params
-from services.api.exceptions import ApiError, BadRequest, Forbidden, NotFound
-from services.api.keys import ApiKey
-from services.readmodel import times as readmodel_times
-from services.readmodel.schema import events
-from services.sdk import exceptions as sdk_exceptions
-from services.sdk import updates as sdk_updates
-from streams.events import ids
-from streams.lifecycle import machine
-from streams.open311 import statuses as open311_statuses
-from streams.validation import checks as validation_checks
+from civicflow.services.api import params
+from civicflow.services.api.exceptions import ApiError, BadRequest, Forbidden, NotFound
+from civicflow.services.api.keys import ApiKey
+from civicflow.services.readmodel import times as readmodel_times
+from civicflow.services.readmodel.schema import events
+from civicflow.services.sdk import exceptions as sdk_exceptions
+from civicflow.services.sdk import updates as sdk_updates
+from civicflow.streams.events import ids
+from civicflow.streams.lifecycle import machine
+from civicflow.streams.open311 import statuses as open311_statuses
+from civicflow.streams.validation import checks as validation_checks
 
 TOKEN_PREFIX = "update-"
 # The read model keeps a refused update's messages, not its codes: the lifecycle's messages of the two refusals

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from streams.jurisdiction.models import Service
-from streams.open311 import statuses as open311_statuses
-from streams.open311.formats import local, w3c
+from civicflow.streams.jurisdiction.models import Service
+from civicflow.streams.open311 import statuses as open311_statuses
+from civicflow.streams.open311.formats import local, w3c
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 

@@ -6,9 +6,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.demo import nyc311
-from services.jurisdiction import draft as jurisdiction_draft
-from streams.settings import Settings
+from civicflow.services.demo import nyc311
+from civicflow.services.jurisdiction import draft as jurisdiction_draft
+from civicflow.streams.settings import Settings
 
 FILE, FORMAT = nyc311.DATA / "nyc311_2026-08_week.csv", "nyc311-api"
 

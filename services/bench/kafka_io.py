@@ -7,9 +7,9 @@ from collections import Counter
 
 from kafka import KafkaProducer
 
-from services.sdk import consumer as sdk_consumer
-from services.sdk import progress as sdk_progress
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.services.sdk import progress as sdk_progress
+from civicflow.streams.kafka import security as kafka_security
 
 
 def preload(*, bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> dict[int, int]:

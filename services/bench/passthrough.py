@@ -1,9 +1,9 @@
 """Baseline: a bare Faust agent forwarding raw bytes, with the same app settings as the pipeline worker."""
 
-from streams import app as stream_app
-from streams import settings as stream_settings
-from streams.kafka import internals as kafka_internals
-from streams.observability import logs
+from civicflow.streams import app as stream_app
+from civicflow.streams import settings as stream_settings
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.observability import logs
 
 
 def main() -> None:

@@ -15,25 +15,25 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaProducer
 
-from services.bench import draft as bench_draft
-from services.bench import kafka_io, workload
-from services.bench import timers as bench_timers
-from services.bench import visibility as bench_visibility
-from services.broker import service as broker_service
-from services.demo import nyc311
-from services.launcher import service as launcher
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay import service as replay_service
-from services.sdk import requests as sdk_requests
-from streams import worker as stream_worker
-from streams.contracts import admin as contract_admin
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.bench import draft as bench_draft
+from civicflow.services.bench import kafka_io, workload
+from civicflow.services.bench import timers as bench_timers
+from civicflow.services.bench import visibility as bench_visibility
+from civicflow.services.broker import service as broker_service
+from civicflow.services.demo import nyc311
+from civicflow.services.launcher import service as launcher
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import service as replay_service
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 
 CODEC = contract_codec.from_url(None)
 ROUNDS = 3  # the machine's speed drifts between runs minutes apart: pairs run back to back, medians reported
@@ -71,7 +71,7 @@ def pipeline_throughput(bootstrap: str, jurisdiction, records: list[dict], data_
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     stream_worker.ensure_topics(settings, {jurisdiction.id: jurisdiction})
     ends = kafka_io.preload(bootstrap=bootstrap, topic=topics.intake, items=_encoded(records))
-    process = _start(settings, ["services.cli", "worker"], "pipeline-worker.log")
+    process = _start(settings, ["civicflow.services.cli", "worker"], "pipeline-worker.log")
     try:
         kafka_io.wait_consumed(bootstrap=bootstrap, group=settings.app_id, topic=topics.intake, ends=ends,
                                timeout_s=900)
@@ -89,7 +89,7 @@ def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, nam
     contract_admin.ensure_topics(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, names=[source, target],
                                  partitions=settings.partitions, replication_factor=1)
     ends = kafka_io.preload(bootstrap=bootstrap, topic=source, items=[(None, v) for v in values])
-    process = _start(settings, ["services.bench.passthrough"], "faust-passthrough.log")
+    process = _start(settings, ["civicflow.services.bench.passthrough"], "faust-passthrough.log")
     try:
         kafka_io.wait_consumed(bootstrap=bootstrap, group=settings.app_id, topic=source, ends=ends, timeout_s=900)
     finally:
@@ -141,7 +141,7 @@ def latency(bootstrap: str, jurisdiction, records: list[dict], data_dir: Path, *
     settings = _settings(bootstrap, "latency", data_dir)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     stream_worker.ensure_topics(settings, {jurisdiction.id: jurisdiction})
-    process = _start(settings, ["services.cli", "worker"], "latency-worker.log")
+    process = _start(settings, ["civicflow.services.cli", "worker"], "latency-worker.log")
     producer = KafkaProducer(bootstrap_servers=bootstrap, **kafka_security.PLAINTEXT.kafka_python(), linger_ms=0,
                              acks=1)
     try:

@@ -17,18 +17,18 @@ from pathlib import Path
 from kafka import KafkaProducer
 from rocksdict import AccessType, Options, Rdict
 
-from services.launcher import service as launcher
-from services.sdk import consumer as sdk_consumer
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
-from streams.lifecycle.models import RequestState
-from streams.settings import Settings
-from streams.sla.goals import GoalState
+from civicflow.services.launcher import service as launcher
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.lifecycle.models import RequestState
+from civicflow.streams.settings import Settings
+from civicflow.streams.sla.goals import GoalState
 
 DAY_MS = 86_400_000
 OFFSET_KEY = b"__faust\0offset__"  # where Faust's RocksDB store keeps a partition's changelog offset

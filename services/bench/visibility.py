@@ -12,17 +12,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-from services.broker import service as broker_service
-from services.demo.feed import DemoFeed
-from services.launcher import service as launcher
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.demo.feed import DemoFeed
+from civicflow.services.launcher import service as launcher
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 
 
 def _get(url: str):
@@ -51,7 +51,7 @@ def main(*, bootstrap: str, data_dir: Path, samples: int = 25) -> dict:
     topics, codec = contract_topics.Topics(prefix=settings.topic_prefix), contract_codec.from_url(None)
     processes = [launcher.start_worker(settings, web_port=broker_service.free_port(),
                                        log_path=settings.data_dir / "worker.log")]
-    processes += [launcher.start_process([sys.executable, "-m", "services.cli", name],
+    processes += [launcher.start_process([sys.executable, "-m", "civicflow.services.cli", name],
                                          env=launcher.worker_env(settings,
                                                                  CIVICFLOW_WEB_PORT=str(broker_service.free_port())),
                                          log_path=settings.data_dir / f"{name}.log") for name in ("projection", "api")]

@@ -4,8 +4,8 @@ import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from services.demo import nyc311
-from services.sdk import requests as sdk_requests
+from civicflow.services.demo import nyc311
+from civicflow.services.sdk import requests as sdk_requests
 
 JITTER_DEG = 0.004  # about 400 m: points move off their row's address but stay in the city
 

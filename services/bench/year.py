@@ -30,13 +30,13 @@ from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from services.demo import nyc311
-from services.replay import local as replay_local
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay import service as replay_service
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.demo import nyc311
+from civicflow.services.replay import local as replay_local
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import service as replay_service
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 
 EVENTS = 6_000_000
 FIRST_ID = 2_011_000_000

@@ -1,6 +1,6 @@
 """Errors of the embedded broker."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class BrokerError(CivicflowError):

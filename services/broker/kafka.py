@@ -21,10 +21,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.broker.exceptions import BrokerError
-from services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
-from streams import resources
-from streams.kafka import security as kafka_security
+from civicflow.services.broker.exceptions import BrokerError
+from civicflow.services.broker.service import child_process, free_port, refuse_taken_port, terminate, wait_for_port
+from civicflow.streams import resources
+from civicflow.streams.kafka import security as kafka_security
 
 # The newest patch release of a 4.x line (4.4.0 is a .0); kafka-python 3.0 and aiokafka 0.14 speak its protocol.
 VERSION = "4.3.2"

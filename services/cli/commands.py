@@ -6,49 +6,49 @@ import sys
 import threading
 from datetime import datetime
 
-from services.broker import service as broker_service
-from services.cli import views
-from services.sdk import exceptions as sdk_exceptions
-from services.sdk.consumer import TopicReader
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.exceptions import CivicflowError
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.observability import logs
+from civicflow.services.broker import service as broker_service
+from civicflow.services.cli import views
+from civicflow.services.sdk import exceptions as sdk_exceptions
+from civicflow.services.sdk.consumer import TopicReader
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.exceptions import CivicflowError
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability import logs
 
 
 def run(args, settings) -> int:
-    from services.launcher import service as launcher
+    from civicflow.services.launcher import service as launcher
     return launcher.run(settings, rate=args.rate)
 
 
 def worker(args, settings) -> int:
-    from streams import worker as stream_worker
+    from civicflow.streams import worker as stream_worker
     stream_worker.run(settings)
     return 0
 
 
 def projection(args, settings) -> int:
-    from services.readmodel import service as readmodel_service
+    from civicflow.services.readmodel import service as readmodel_service
     return readmodel_service.run(settings) or 0
 
 
 def api(args, settings) -> int:
-    from services.api import service as api_service
+    from civicflow.services.api import service as api_service
     return api_service.run(settings) or 0
 
 
 def notifier(args, settings) -> int:
-    from services.notifier import service as notifier_service
+    from civicflow.services.notifier import service as notifier_service
     return notifier_service.run(settings)
 
 
 def broker(args, settings) -> int:
     if args.kafka:
-        from services.broker import kafka as apache_kafka
+        from civicflow.services.broker import kafka as apache_kafka
         print(f"starting Apache Kafka {apache_kafka.VERSION} (the first time, its jars are fetched into "
               f"{apache_kafka.cache_dir(settings.data_dir)})…", flush=True)
         started = apache_kafka.ApacheKafka(host=settings.embedded_broker_host, port=args.port,
@@ -139,7 +139,7 @@ def update(args, settings) -> int:
 
 def _watcher(settings):
     """Opened before anything is sent, so that no answer is missed."""
-    from services.sdk.outcomes import OutcomeWatcher
+    from civicflow.services.sdk.outcomes import OutcomeWatcher
     return OutcomeWatcher(bootstrap_servers=settings.bootstrap_servers, security=_security(settings),
                           topics=_topics(settings), codec=_codec(settings))
 
@@ -178,12 +178,12 @@ def tail(args, settings) -> int:
 
 def replay(args, settings) -> int:
     """Replay an export through the pipeline and print the summary (or, with --check, only read it)."""
-    from services.replay import check as replay_check
-    from services.replay import mapping as replay_mapping
-    from services.replay import rows as replay_rows
-    from services.replay import service as replay_service
-    from services.replay import views as replay_views
-    from services.replay.exceptions import ReplayError
+    from civicflow.services.replay import check as replay_check
+    from civicflow.services.replay import mapping as replay_mapping
+    from civicflow.services.replay import rows as replay_rows
+    from civicflow.services.replay import service as replay_service
+    from civicflow.services.replay import views as replay_views
+    from civicflow.services.replay.exceptions import ReplayError
     logs.configure(log_format=settings.log_format, level="WARNING")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # the clients' routine notices would bury the summary
     try:
@@ -226,7 +226,7 @@ def _report_target(url: str) -> str:
 
 def report(args, settings) -> int:
     """KPI and equity figures from the read model."""
-    from services.report import service as report_service
+    from civicflow.services.report import service as report_service
     fmt, out = ("csv", args.csv) if args.csv else ("html", args.html) if args.html else ("table", None)
     return report_service.main(settings, read_model=args.read_model, compare=args.compare, start=args.start,
                                end=args.end, fmt=fmt, out_path=None if out is None or str(out) == "-" else out,
@@ -235,7 +235,7 @@ def report(args, settings) -> int:
 
 def topics(args, settings) -> int:
     """Print the topics table."""
-    from streams import worker as stream_worker
+    from civicflow.streams import worker as stream_worker
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     print(views.topics_table(stream_worker.all_topic_specs(settings, jurisdictions)))
     return 0
@@ -243,17 +243,17 @@ def topics(args, settings) -> int:
 
 def bench(args, settings) -> int:
     if args.year:
-        from services.bench import year as bench_year
+        from civicflow.services.bench import year as bench_year
         return bench_year.main(events_target=args.year_events, stop_after=args.year_stop_after)
-    from services.bench import service as bench_service
+    from civicflow.services.bench import service as bench_service
     return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds,
                               replay_events=args.replay_events, timers=args.timers)
 
 
 def jurisdiction_draft(args, settings) -> int:
     """Draft a jurisdiction directory from an export (or add to one); prints the review and what changed."""
-    from services.jurisdiction import draft as jurisdiction_draft_module
-    from services.jurisdiction import views as jurisdiction_views
+    from civicflow.services.jurisdiction import draft as jurisdiction_draft_module
+    from civicflow.services.jurisdiction import views as jurisdiction_views
     try:
         done = jurisdiction_draft_module.run(export=args.file, out=args.out, mapping_path=args.mapping,
                                              format_name=args.format, boundaries=args.boundaries)
@@ -267,7 +267,7 @@ def jurisdiction_draft(args, settings) -> int:
 
 def jurisdiction_check(args, settings) -> int:
     """Load a jurisdiction directory and print every problem (exit 2), or a one-line summary (exit 0)."""
-    from services.jurisdiction import check as jurisdiction_check_module
+    from civicflow.services.jurisdiction import check as jurisdiction_check_module
     found = jurisdiction_check_module.check(args.directory)
     for line in found.ok:
         print(line)

@@ -9,7 +9,7 @@ import errno
 import pydantic
 from kafka import errors as kafka_errors
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 CONFIGURATION = 2  # exit code of every error mapped here
 
@@ -42,7 +42,7 @@ def explain(error: BaseException, *, kafka_address: str | None = None) -> str | 
 
 def _variable(loc) -> str:
     """A settings field's environment variable, e.g. partitions -> CIVICFLOW_PARTITIONS."""
-    from streams.settings import Settings
+    from civicflow.streams.settings import Settings
 
     name = ".".join(map(str, loc)) or "settings"
     field = Settings.model_fields.get(name)

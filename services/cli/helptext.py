@@ -58,7 +58,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def meaning(variable: str) -> str:
     """The variable's meaning and default, from its settings field."""
-    from streams.settings import Settings
+    from civicflow.streams.settings import Settings
 
     if variable in OTHER:
         return OTHER[variable]

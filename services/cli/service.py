@@ -6,14 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from services.cli import commands
-from services.cli import errors as cli_errors
-from services.cli import helptext
-from services.sdk import updates as sdk_updates
-from streams import settings as stream_settings
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import reachability
-from streams.kafka import security as kafka_security
+from civicflow.services.cli import commands
+from civicflow.services.cli import errors as cli_errors
+from civicflow.services.cli import helptext
+from civicflow.services.sdk import updates as sdk_updates
+from civicflow.streams import settings as stream_settings
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import reachability
+from civicflow.streams.kafka import security as kafka_security
 
 
 def _wait_options(command: argparse.ArgumentParser, what: str) -> None:

@@ -21,10 +21,10 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import start_http_server
 
-from streams.contracts import exceptions as contract_exceptions
-from streams.kafka import security as kafka_security
-from streams.observability.ports import claim_port
-from streams.settings import Settings
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability.ports import claim_port
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import structlog
 
-from services.sdk.dedupe import SeenEvents
+from civicflow.services.sdk.dedupe import SeenEvents
 
 log = structlog.get_logger(__name__)
 TRANSFERS = {"NYPD": "DOT", "DOT": "DPR", "DPR": "DSNY", "DSNY": "DPR", "DOF": "DCA", "DCA": "DOF",

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import structlog
 
-from services.demo import nyc311
-from services.sdk import exceptions as sdk_exceptions
-from services.sdk import requests as sdk_requests
-from streams.validation import checks as validation_checks
+from civicflow.services.demo import nyc311
+from civicflow.services.sdk import exceptions as sdk_exceptions
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.validation import checks as validation_checks
 
 log = structlog.get_logger(__name__)
 

@@ -10,10 +10,10 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from streams import resources
-from streams.settings import REPO_ROOT
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.streams import resources
+from civicflow.streams.settings import REPO_ROOT
 
 # The 2011 sample ships with the package (deploy/demo, an unchanged copy); the two bigger files are used when the
 # shared data lies beside a checkout, and skipped otherwise (an installed package).

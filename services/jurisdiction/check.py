@@ -7,9 +7,9 @@ CIVICFLOW_JURISDICTIONS_DIR is; every directory is loaded, so the problems of al
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.jurisdiction import views
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.services.jurisdiction import views
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
 
 
 @dataclass

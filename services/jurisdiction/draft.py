@@ -42,19 +42,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from services.jurisdiction import views
-from services.jurisdiction.exceptions import DraftError
-from services.replay import check as replay_check
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay.exceptions import ReplayError
-from services.replay.mapping import Mapping, fold
-from streams.jurisdiction import geography as jurisdiction_geography
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.jurisdiction.models import Service
-from streams.sla import models as sla_models
-from streams.sla import policy as sla_policy
+from civicflow.services.jurisdiction import views
+from civicflow.services.jurisdiction.exceptions import DraftError
+from civicflow.services.replay import check as replay_check
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay.exceptions import ReplayError
+from civicflow.services.replay.mapping import Mapping, fold
+from civicflow.streams.jurisdiction import geography as jurisdiction_geography
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.jurisdiction.models import Service
+from civicflow.streams.sla import models as sla_models
+from civicflow.streams.sla import policy as sla_policy
 
 LOCATION_REQUIRED_SHARE = 0.95
 MAX_VALUES = 50

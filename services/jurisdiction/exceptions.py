@@ -1,6 +1,6 @@
 """Errors of the `civicflow jurisdiction` commands."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class DraftError(CivicflowError):

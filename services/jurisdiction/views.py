@@ -4,7 +4,7 @@ from datetime import datetime
 
 from tabulate import tabulate
 
-from services.replay import check as replay_check
+from civicflow.services.replay import check as replay_check
 
 
 def duration(seconds: float) -> str:
@@ -26,7 +26,7 @@ def _names(items: list[str], limit: int = 12) -> str:
 
 def review(draft) -> str:
     """DRAFT.md: what the export showed, what the draft decided and why, what this run changed."""
-    from services.jurisdiction import draft as draft_module
+    from civicflow.services.jurisdiction import draft as draft_module
 
     seen, report = draft.survey, draft.check
     rows_read = sum(s.rows for s in seen.services.values())
@@ -134,7 +134,7 @@ def _agencies_section(draft) -> str:
 
 
 def _due_section(draft) -> str:
-    from services.jurisdiction import draft as draft_module
+    from civicflow.services.jurisdiction import draft as draft_module
 
     seen = draft.survey
     rows = []
@@ -159,7 +159,7 @@ def _due_section(draft) -> str:
 
 
 def _rules_section() -> str:
-    from services.jurisdiction import draft as d
+    from civicflow.services.jurisdiction import draft as d
 
     return ("## How the draft decides\n\n"
             f"- `location_required` is true when at least {d.LOCATION_REQUIRED_SHARE:.0%} of a service's rows have "

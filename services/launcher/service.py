@@ -18,22 +18,22 @@ from pathlib import Path
 import structlog
 from kafka import KafkaConsumer
 
-from services.broker import service as broker_service
-from services.demo.agencies import DemoAgencies
-from services.demo.feed import DemoFeed
-from services.launcher import views
-from services.notifier import service as notifier_service
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.observability import logs
-from streams.settings import Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.demo.agencies import DemoAgencies
+from civicflow.services.demo.feed import DemoFeed
+from civicflow.services.launcher import views
+from civicflow.services.notifier import service as notifier_service
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability import logs
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -138,7 +138,7 @@ class Supervisor:
 def start_worker(settings: Settings, *, web_port: int, log_path) -> subprocess.Popen:
     """`civicflow worker` as a child process writing its logs to a file."""
     env = worker_env(settings, CIVICFLOW_WEB_PORT=str(web_port))
-    return start_process([sys.executable, "-m", "services.cli", "worker"], env=env, log_path=log_path)
+    return start_process([sys.executable, "-m", "civicflow.services.cli", "worker"], env=env, log_path=log_path)
 
 
 def stop_process(process: subprocess.Popen, *, timeout_s: float = 15.0) -> None:
@@ -174,11 +174,11 @@ def run(settings: Settings, *, rate: float = 5.0, jurisdiction_id: str = "nyc") 
         api_port = stream_worker.free_port(settings.api_host, settings.api_port)
         settings = settings.model_copy(update={"api_port": api_port})
         logs_dir = settings.data_dir / "logs"
-        children["worker"] = Child("worker", [sys.executable, "-m", "services.cli", "worker"],
+        children["worker"] = Child("worker", [sys.executable, "-m", "civicflow.services.cli", "worker"],
                                    worker_env(settings, CIVICFLOW_WEB_PORT=str(web_port)),
                                    logs_dir / "worker.log").start()
         for name in SERVICES:
-            children[name] = Child(name, [sys.executable, "-m", "services.cli", name], worker_env(settings),
+            children[name] = Child(name, [sys.executable, "-m", "civicflow.services.cli", name], worker_env(settings),
                                    logs_dir / f"{name}.log").start()
         metrics_url = f"http://{settings.web_host}:{web_port}/metrics"
         print(views.banner(broker=settings.bootstrap_servers, embedded=broker is not None, children=children,

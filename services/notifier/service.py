@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from services.consumer import runtime as consumer_runtime
-from services.sdk.dedupe import SeenEvents
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.notifications import templates as notifications_templates
-from streams.observability import logs, metrics
-from streams.settings import Settings
+from civicflow.services.consumer import runtime as consumer_runtime
+from civicflow.services.sdk.dedupe import SeenEvents
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.notifications import templates as notifications_templates
+from civicflow.streams.observability import logs, metrics
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 STAGE = "notify"

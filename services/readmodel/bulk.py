@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from services.readmodel.exceptions import ProjectionError
-from services.readmodel.schema import events, requests
+from civicflow.services.readmodel.exceptions import ProjectionError
+from civicflow.services.readmodel.schema import events, requests
 
 BATCH_RECORDS = 20_000
 # A replay's SQLite read model: transactions do not wait for the disk, and the indexes' pages stay in a 64 MiB

@@ -1,6 +1,6 @@
 """Errors of the read model."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class ProjectionError(CivicflowError):

@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from services.readmodel import bulk as readmodel_bulk
-from services.readmodel import times as readmodel_times
-from services.readmodel.exceptions import ProjectionError
-from services.readmodel.schema import events, requests
+from civicflow.services.readmodel import bulk as readmodel_bulk
+from civicflow.services.readmodel import times as readmodel_times
+from civicflow.services.readmodel.exceptions import ProjectionError
+from civicflow.services.readmodel.schema import events, requests
 
 TOPIC_KINDS = ("routed", "rejected", "lifecycle")
 # Kinds of lifecycle events that move the request (the others only touch updated_at and expected_at).

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.readmodel import times as readmodel_times
-from services.readmodel.schema import events, requests
+from civicflow.services.readmodel import times as readmodel_times
+from civicflow.services.readmodel.schema import events, requests
 
 DEFAULT_WINDOW = timedelta(days=90)   # GeoReport v2: without dates, the last 90 days...
 MAX_PAGE_SIZE = 1000                  # ...and at most 1,000 requests

@@ -21,16 +21,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from structlog.contextvars import bound_contextvars
 
-from services.consumer import runtime as consumer_runtime
-from services.readmodel import db, projection
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.observability import logs, metrics
-from streams.settings import Settings
+from civicflow.services.consumer import runtime as consumer_runtime
+from civicflow.services.readmodel import db, projection
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.observability import logs, metrics
+from civicflow.streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from services.readmodel.schema import events, requests
+from civicflow.services.readmodel.schema import events, requests
 
 TIME_COLUMNS = frozenset(c.name for table in (requests, events) for c in table.columns
                          if isinstance(c.type, sa.DateTime))

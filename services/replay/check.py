@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.replay import rows as replay_rows
-from services.replay.mapping import fold
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay.mapping import fold
 
 ANOMALIES = {
     "no_location": "no point, address or district",

@@ -12,16 +12,16 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from services.sdk import requests as sdk_requests
-from services.sdk import updates as sdk_updates
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.kafka import partitioner
-from streams.lifecycle.processor import LifecycleProcessor
-from streams.pipeline import index as pipeline_index
-from streams.pipeline.stages import Pipeline
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.services.sdk import updates as sdk_updates
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import partitioner
+from civicflow.streams.lifecycle.processor import LifecycleProcessor
+from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline.stages import Pipeline
 
 BATCH = 256  # consecutive submissions decided together, as the intake agent takes a batch
 

@@ -10,9 +10,9 @@ import pydantic
 import yaml
 from pydantic import Field, PrivateAttr, field_validator
 
-from services.replay.exceptions import MappingError
-from streams.configuration import ConfigModel
-from streams import resources
+from civicflow.services.replay.exceptions import MappingError
+from civicflow.streams.configuration import ConfigModel
+from civicflow.streams import resources
 
 MAPPINGS_DIR = resources.path("replay")
 

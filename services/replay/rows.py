@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from services.replay.mapping import Mapping, fold
-from streams.events import ids
+from civicflow.services.replay.mapping import Mapping, fold
+from civicflow.streams.events import ids
 
 UPDATE_ORDER = {"submission": 0, "resolved": 1, "closed": 2}
 # Tried after the mapping's own formats and ISO 8601, in this order: the shapes US open-data portals and

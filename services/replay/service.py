@@ -19,28 +19,28 @@ from pathlib import Path
 from kafka import KafkaProducer
 from tqdm import tqdm
 
-from services.broker import service as broker_service
-from services.launcher import service as launcher
-from services.readmodel import bulk as readmodel_bulk
-from services.readmodel import db as readmodel_db
-from services.readmodel import projection as readmodel_projection
-from services.replay import agreement as replay_agreement
-from services.replay import local as replay_local
-from services.replay import rows as replay_rows
-from services.replay import summary as replay_summary
-from services.replay.exceptions import ReplayError
-from services.sdk import consumer as sdk_consumer
-from services.sdk import progress as sdk_progress
-from services.sdk import requests as sdk_requests
-from services.sdk import updates as sdk_updates
-from streams import worker as stream_worker
-from streams.contracts import admin as contract_admin
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.launcher import service as launcher
+from civicflow.services.readmodel import bulk as readmodel_bulk
+from civicflow.services.readmodel import db as readmodel_db
+from civicflow.services.readmodel import projection as readmodel_projection
+from civicflow.services.replay import agreement as replay_agreement
+from civicflow.services.replay import local as replay_local
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import summary as replay_summary
+from civicflow.services.replay.exceptions import ReplayError
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.services.sdk import progress as sdk_progress
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.services.sdk import updates as sdk_updates
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 
 
 @dataclass

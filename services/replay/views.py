@@ -50,7 +50,7 @@ def summary(figures: dict, *, events: int, seconds: float, skipped: int, agreeme
 
 def check(report, *, top: int = 15) -> str:
     """`--check`'s findings as text: missing columns first, then what matches nothing, then anomalies."""
-    from services.replay import check as replay_check
+    from civicflow.services.replay import check as replay_check
 
     parts = [f"{report.path}: {report.rows:,} rows"]
     if report.missing_columns:

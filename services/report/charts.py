@@ -5,7 +5,7 @@ nothing to draw. Only the object-oriented Figure API is used: no pyplot, no glob
 
 Rankings (the on-time rate by agency, the district gaps) leave out the groups below the report's minimum count
 (Row.few_settled, Row.few_closed); the time-to-close bars show them, their label marked with "*". Each axis has
-the unit that fits its largest value; each bar's label the unit that fits that bar (services.report.units).
+the unit that fits its largest value; each bar's label the unit that fits that bar (civicflow.services.report.units).
 """
 
 import functools
@@ -16,8 +16,8 @@ import textwrap
 import matplotlib
 from matplotlib.figure import Figure
 
-from services.report import units
-from services.report.figures import NONE, Row
+from civicflow.services.report import units
+from civicflow.services.report.figures import NONE, Row
 
 BLUE, LIGHT_BLUE, RED, TEAL, INK, GRID = "#2f6db3", "#a8c6ea", "#c0392b", "#2a9d8f", "#333333", "#dddddd"
 LABEL_WIDTH = 44        # characters of a bar's label before it is cut

@@ -9,7 +9,7 @@ drop of the on-time rate first; groups without a rate in one of the runs (no cha
 
 from dataclasses import dataclass
 
-from services.report.figures import AGENCY, CITY, Names, Report, Row
+from civicflow.services.report.figures import AGENCY, CITY, Names, Report, Row
 
 
 @dataclass(frozen=True)

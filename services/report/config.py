@@ -1,10 +1,10 @@
-"""The report's own setting, read from the environment like streams.settings (which the report does not own)."""
+"""The report's own setting, read from the environment like civicflow.streams.settings (which the report does not own)."""
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.report.exceptions import ReportError
-from services.report.figures import DEFAULT_MIN_COUNT
+from civicflow.services.report.exceptions import ReportError
+from civicflow.services.report.figures import DEFAULT_MIN_COUNT
 
 
 class ReportSettings(BaseSettings):

@@ -1,6 +1,6 @@
 """Errors of the report."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class ReportError(CivicflowError):

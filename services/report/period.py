@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
 
-from services.report.exceptions import ReportError
+from civicflow.services.report.exceptions import ReportError
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What the report reads from the read model: plain functions on a SQLAlchemy Connection.
 
-Rows come back with aware UTC times (services.readmodel.times), the same on SQLite and PostgreSQL. The period
+Rows come back with aware UTC times (civicflow.services.readmodel.times), the same on SQLite and PostgreSQL. The period
 bounds requested_at: start inclusive, end exclusive.
 """
 
@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.readmodel import times as readmodel_times
-from services.readmodel.schema import events, requests
-from services.report.period import Period
+from civicflow.services.readmodel import times as readmodel_times
+from civicflow.services.readmodel.schema import events, requests
+from civicflow.services.report.period import Period
 
 RESOLVE = "resolve"
 SETTLED = ("sla_met", "sla_breached")

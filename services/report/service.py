@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 
-from services.readmodel import db
-from services.report import compare as report_compare
-from services.report import config, figures, queries, views
-from services.report import period as report_period
-from services.report.exceptions import NothingToReport, ReadModelUnreadable, ReportError
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.services.readmodel import db
+from civicflow.services.report import compare as report_compare
+from civicflow.services.report import config, figures, queries, views
+from civicflow.services.report import period as report_period
+from civicflow.services.report.exceptions import NothingToReport, ReadModelUnreadable, ReportError
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
 
 FORMATS = ("table", "csv", "html")
 READ_MODEL_TABLES = ("requests", "request_events")

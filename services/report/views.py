@@ -1,7 +1,7 @@
 """How a report is written out: a terminal table (tabulate), one tidy CSV, and a self-contained HTML page; and
 the same three for a what-if comparison of two runs.
 
-People read durations in the unit that fits each (services.report.units: "35 min", "5.2 h", "3.1 d"); the CSV
+People read durations in the unit that fits each (civicflow.services.report.units: "35 min", "5.2 h", "3.1 d"); the CSV
 keeps hours, named in its header (median_hours, …), so that its values stay comparable. Groups below the minimum
 count are marked "*", left out of rankings and highlights, and a note under their table says how many and why.
 """
@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 
 from tabulate import tabulate
 
-from services.report import charts
-from services.report.compare import Comparison, Line, Side
-from services.report.figures import AGENCY, CHANNEL, SERVICE, Report, Row
-from services.report.units import DASH, duration
+from civicflow.services.report import charts
+from civicflow.services.report.compare import Comparison, Line, Side
+from civicflow.services.report.figures import AGENCY, CHANNEL, SERVICE, Report, Row
+from civicflow.services.report.units import DASH, duration
 
 CSV_COLUMNS = ("breakdown", "key", "name", "received", "rejected", "requests", "closed", "met", "breached", "open",
                "on_time_rate", "median_hours", "p90_hours", "gap_hours", "gap_ratio", "closed_before_requested",

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import TopicAuthorizationFailedError
 
-from services.sdk import exceptions as sdk_exceptions
-from services.sdk.dedupe import SeenEvents
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.kafka import authorization as kafka_authorization
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk import exceptions as sdk_exceptions
+from civicflow.services.sdk.dedupe import SeenEvents
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.kafka import authorization as kafka_authorization
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from services.sdk.exceptions import DeliveryError
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk.exceptions import DeliveryError
+from civicflow.streams.kafka import security as kafka_security
 
 
 def producer(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, linger_ms: int = 5) -> KafkaProducer:

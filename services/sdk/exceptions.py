@@ -1,6 +1,6 @@
 """Errors the SDKs raise."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class SubmissionError(CivicflowError):

@@ -7,9 +7,9 @@ import time
 
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.kafka import security as kafka_security
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.kafka import security as kafka_security
 
 ROUTED, TRIAGE, DUPLICATE, REFUSED, ACCEPTED, PENDING = ("routed", "triage", "duplicate", "refused", "accepted",
                                                          "pending")

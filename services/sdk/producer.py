@@ -1,11 +1,11 @@
 """The frontend producer SDK: submit service requests to the intake topic."""
 
-from services.sdk import delivery as sdk_delivery
-from services.sdk import requests as sdk_requests
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk import delivery as sdk_delivery
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
 
 
 class RequestProducer:

@@ -3,8 +3,8 @@
 import time
 from collections.abc import Callable
 
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
 
 committed = kafka_offsets.committed
 end_offsets = kafka_offsets.end_offsets

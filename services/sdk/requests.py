@@ -3,8 +3,8 @@
 import uuid
 from datetime import datetime, timezone
 
-from services.sdk.exceptions import SubmissionError
-from streams.validation import bounds as validation_bounds
+from civicflow.services.sdk.exceptions import SubmissionError
+from civicflow.streams.validation import bounds as validation_bounds
 
 CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "kiosk", "api", "other")
 _TEXT = ("idempotency_key", "language", "address_string", "address_id", "description", "media_url", "email",

@@ -2,11 +2,11 @@
 
 from datetime import datetime, timezone
 
-from services.sdk import delivery as sdk_delivery
-from services.sdk.exceptions import SubmissionError
-from streams.contracts import schemas as contract_schemas
-from streams.events import ids
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk import delivery as sdk_delivery
+from civicflow.services.sdk.exceptions import SubmissionError
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.events import ids
+from civicflow.streams.kafka import security as kafka_security
 
 STATUSES = ("acknowledged", "in_progress", "on_hold", "resolved", "closed", "reopened", "transferred", "duplicate")
 

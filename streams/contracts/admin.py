@@ -4,7 +4,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.kafka import security as kafka_security
+from civicflow.streams.kafka import security as kafka_security
 
 
 def ensure_topics(*, bootstrap_servers: str, security: kafka_security.ClientSecurity, names: list[str],

@@ -8,9 +8,9 @@ import fastavro
 from fastavro.logical_writers import LOGICAL_WRITERS
 from fastavro.read import SchemaResolutionError
 
-from streams.contracts import exceptions, wire
-from streams.contracts import registry as contract_registry
-from streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import exceptions, wire
+from civicflow.streams.contracts import registry as contract_registry
+from civicflow.streams.contracts import schemas as contract_schemas
 
 _BAD_BODY = (EOFError, ValueError, IndexError, UnicodeDecodeError, TypeError, KeyError, OverflowError)
 _TIMESTAMP_MILLIS = LOGICAL_WRITERS["long-timestamp-millis"]

@@ -1,6 +1,6 @@
 """Errors of the contracts package; each decode error carries its dead-letter reason code."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class ContractError(CivicflowError):

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from streams.contracts import exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.kafka import security as kafka_security
+from civicflow.streams.contracts import exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.kafka import security as kafka_security
 
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import fastavro
 
-from streams import resources
+from civicflow.streams import resources
 
 SCHEMAS_DIR = resources.path("schemas")
 

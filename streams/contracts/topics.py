@@ -3,7 +3,7 @@
 import functools
 from dataclasses import dataclass
 
-from streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import schemas as contract_schemas
 
 
 @dataclass(frozen=True, slots=True)

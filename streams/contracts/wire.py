@@ -2,7 +2,7 @@
 
 import struct
 
-from streams.contracts import exceptions
+from civicflow.streams.contracts import exceptions
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")

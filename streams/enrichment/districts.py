@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from streams.validation import imports as validation_imports
+from civicflow.streams.validation import imports as validation_imports
 
 
 def lookup(*, jurisdiction, submission: Mapping) -> dict[str, str]:

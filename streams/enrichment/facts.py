@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from streams.jurisdiction.conditions import Facts
+from civicflow.streams.jurisdiction.conditions import Facts
 
 
 def of(*, service, submission: Mapping, districts: Mapping[str, str], priority: str | None = None) -> Facts:

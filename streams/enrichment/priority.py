@@ -1,6 +1,6 @@
 """Priority from the jurisdiction's declarative rules: the first matching rule, else the default level."""
 
-from streams.jurisdiction.conditions import Facts
+from civicflow.streams.jurisdiction.conditions import Facts
 
 
 def prioritize(*, jurisdiction, facts: Facts) -> tuple[str, str]:

@@ -3,7 +3,7 @@ lifecycle alike)."""
 
 from datetime import datetime
 
-from streams.events import ids
+from civicflow.streams.events import ids
 
 
 def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes | None,

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from streams.jurisdiction import models
+from civicflow.streams.jurisdiction import models
 
 _LISTS = ("singlevaluelist", "multivaluelist")
 

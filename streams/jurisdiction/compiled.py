@@ -1,7 +1,7 @@
 """A jurisdiction ready for per-event use: its files loaded, cross-checked and compiled."""
 
-from streams.jurisdiction.conditions import Matcher
-from streams.jurisdiction.models import (DuplicateSettings, JurisdictionFile, PriorityFile, RoutingFile, Service,
+from civicflow.streams.jurisdiction.conditions import Matcher
+from civicflow.streams.jurisdiction.models import (DuplicateSettings, JurisdictionFile, PriorityFile, RoutingFile, Service,
                                          ServicesFile)
 
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from streams.jurisdiction.models import Condition
+from civicflow.streams.jurisdiction.models import Condition
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
 
 _M_PER_DEG = 111_320.0
 CACHE_SIZE = 65_536  # distinct points remembered: real requests repeat addresses

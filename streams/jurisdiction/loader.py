@@ -7,16 +7,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 import yaml
 
-from streams.jurisdiction import checks as jurisdiction_checks
-from streams.jurisdiction import geography as jurisdiction_geography
-from streams.jurisdiction import models
-from streams.jurisdiction.compiled import Jurisdiction
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.notifications import models as notifications_models
-from streams.notifications import templates as notifications_templates
-from streams.sla import checks as sla_checks
-from streams.sla import models as sla_models
-from streams.sla import policy as sla_policy
+from civicflow.streams.jurisdiction import checks as jurisdiction_checks
+from civicflow.streams.jurisdiction import geography as jurisdiction_geography
+from civicflow.streams.jurisdiction import models
+from civicflow.streams.jurisdiction.compiled import Jurisdiction
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.notifications import models as notifications_models
+from civicflow.streams.notifications import templates as notifications_templates
+from civicflow.streams.sla import checks as sla_checks
+from civicflow.streams.sla import models as sla_models
+from civicflow.streams.sla import policy as sla_policy
 
 FILES = {"jurisdiction.yaml": models.JurisdictionFile, "services.yaml": models.ServicesFile,
          "routing.yaml": models.RoutingFile, "priority.yaml": models.PriorityFile}

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from streams.configuration import ConfigModel
+from civicflow.streams.configuration import ConfigModel
 
 
 class Agency(ConfigModel):

@@ -10,7 +10,7 @@ The broker refuses whatever is not granted (allow.everyone.if.no.acl.found=false
 
 from dataclasses import dataclass
 
-from streams.contracts import topics as contract_topics
+from civicflow.streams.contracts import topics as contract_topics
 
 TOPIC, GROUP, CLUSTER = "topic", "group", "cluster"
 LITERAL, PREFIXED = "literal", "prefixed"

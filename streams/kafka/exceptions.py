@@ -1,6 +1,6 @@
 """Errors of the kafka package."""
 
-from streams.exceptions import CivicflowError
+from civicflow.streams.exceptions import CivicflowError
 
 
 class SecurityConfigError(CivicflowError):

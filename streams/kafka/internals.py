@@ -7,8 +7,8 @@ from collections.abc import MutableMapping
 
 from faust.stores import memory as memory_store
 
-from streams.kafka import patches as kafka_patches
-from streams.kafka import versions as kafka_versions
+from civicflow.streams.kafka import patches as kafka_patches
+from civicflow.streams.kafka import versions as kafka_versions
 
 
 def install(settings) -> None:

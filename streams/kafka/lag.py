@@ -8,9 +8,9 @@ import threading
 
 import structlog
 
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
-from streams.observability import metrics
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability import metrics
 
 log = structlog.get_logger(__name__)
 

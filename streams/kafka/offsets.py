@@ -15,8 +15,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from streams import settings as stream_settings
-from streams.kafka import security as kafka_security
+from civicflow.streams import settings as stream_settings
+from civicflow.streams.kafka import security as kafka_security
 
 _embedded: bool | None = None
 

@@ -14,9 +14,9 @@ from aiokafka import TopicPartition
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
-from streams.kafka import transactions as kafka_transactions
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka import transactions as kafka_transactions
 
 _thread = faust_aiokafka.AIOKafkaConsumerThread
 _consumer = faust_consumer.Consumer

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from streams.kafka import security as kafka_security
-from streams.kafka.exceptions import BrokerUnreachable
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka.exceptions import BrokerUnreachable
 
 TIMEOUT_S = 5.0  # with the interpreter's start, a command reports an unreachable cluster within 10 s
 

@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.kafka.exceptions import SecurityConfigError  # noqa: F401  (raised by the registry too)
+from civicflow.streams.kafka.exceptions import SecurityConfigError  # noqa: F401  (raised by the registry too)
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")

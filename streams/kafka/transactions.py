@@ -7,7 +7,7 @@ Faust's own `send` picks the producer by the partition of the *output* record, w
 partition's transaction, one committed with other offsets (or in none: an output topic the app does not consume
 has no group, and Faust raises KeyError). So the agents here write every record of an input (outputs and changelog
 writes alike) with the transactional producer of that input's partition, `producer_for(app, topic, partition)`,
-and acknowledge the input inside `outputs_of(app)`, which Faust's commit holds too (`streams.kafka.patches`): a
+and acknowledge the input inside `outputs_of(app)`, which Faust's commit holds too (`civicflow.streams.kafka.patches`): a
 commit then takes either an input's records and its acknowledgement, or neither.
 
 `refusal(settings)` says why a worker cannot run exactly once on its broker: the embedded broker has no
@@ -22,8 +22,8 @@ import uuid
 
 from faust.types.enums import ProcessingGuarantee
 
-from streams.kafka import exceptions as kafka_exceptions
-from streams.kafka import security as kafka_security
+from civicflow.streams.kafka import exceptions as kafka_exceptions
+from civicflow.streams.kafka import security as kafka_security
 
 PROBE_TIMEOUT_S = 20.0
 

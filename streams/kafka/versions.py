@@ -11,7 +11,7 @@ from importlib import metadata
 
 import structlog
 
-from streams.kafka import exceptions as kafka_exceptions
+from civicflow.streams.kafka import exceptions as kafka_exceptions
 
 log = structlog.get_logger(__name__)
 

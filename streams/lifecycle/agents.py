@@ -18,22 +18,22 @@ import faust
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.events import clock as events_clock
-from streams.events import dead_letters as events_dead_letters
-from streams.events.models import Emit
-from streams.kafka import internals as kafka_internals
-from streams.kafka import security as kafka_security
-from streams.kafka import tables as kafka_tables
-from streams.kafka import transactions as kafka_transactions
-from streams.lifecycle import codec as lifecycle_codec
-from streams.lifecycle import machine
-from streams.lifecycle import transfers as lifecycle_transfers
-from streams.lifecycle.archive import RoutedArchive
-from streams.lifecycle.processor import LifecycleProcessor, Result
-from streams.lifecycle.store import LocalStates
-from streams.observability import heap, logs, metrics
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.events import clock as events_clock
+from civicflow.streams.events import dead_letters as events_dead_letters
+from civicflow.streams.events.models import Emit
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka import tables as kafka_tables
+from civicflow.streams.kafka import transactions as kafka_transactions
+from civicflow.streams.lifecycle import codec as lifecycle_codec
+from civicflow.streams.lifecycle import machine
+from civicflow.streams.lifecycle import transfers as lifecycle_transfers
+from civicflow.streams.lifecycle.archive import RoutedArchive
+from civicflow.streams.lifecycle.processor import LifecycleProcessor, Result
+from civicflow.streams.lifecycle.store import LocalStates
+from civicflow.streams.observability import heap, logs, metrics
 
 AGENT = "lifecycle"
 BATCH_MAX = 500

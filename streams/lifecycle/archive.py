@@ -6,7 +6,7 @@ forward from the offset until the request's own record appears.
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.kafka import security as kafka_security
+from civicflow.streams.kafka import security as kafka_security
 
 SCAN_LIMIT = 2000  # records read past the offset before giving up
 

@@ -7,7 +7,7 @@ the recovered store holds compact RequestState objects, not JSON lists.
 import orjson
 from faust.serializers import codecs
 
-from streams.lifecycle.models import RequestState, StoredState
+from civicflow.streams.lifecycle.models import RequestState, StoredState
 
 NAME = "civicflow_lifecycle_state"
 

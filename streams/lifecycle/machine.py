@@ -5,8 +5,8 @@ Statuses: triage (no agency yet), open, acknowledged, in_progress, on_hold, reso
 
 from dataclasses import dataclass
 
-from streams.open311 import statuses as open311_statuses
-from streams.validation.models import UPDATE_REASON_CODES
+from civicflow.streams.open311 import statuses as open311_statuses
+from civicflow.streams.validation.models import UPDATE_REASON_CODES
 
 REFUSAL_CODES = ("unknown_request", "illegal_transition", "not_owner", "to_agency_missing", "to_agency_invalid",
                  "duplicate_of_missing", *UPDATE_REASON_CODES)  # the last: an update's time (validation.checks)

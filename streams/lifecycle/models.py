@@ -7,7 +7,7 @@ open requests, so repeated strings are interned, districts shared, and empty col
 
 import sys
 
-from streams.sla.goals import GoalState
+from civicflow.streams.sla.goals import GoalState
 
 RECENT_UPDATES = 16  # update ids remembered per request, to recognise a retried update
 _INTERNED = ("jurisdiction_id", "service_code", "service_group", "channel", "priority", "agency", "status", "policy")

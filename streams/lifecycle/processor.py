@@ -16,20 +16,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-from streams.contracts import schemas as contract_schemas
-from streams.jurisdiction.conditions import Facts
-from streams.lifecycle import codec as lifecycle_codec
-from streams.lifecycle import machine, records
-from streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_districts
-from streams.lifecycle.timers import Timers
-from streams.notifications import models as notifications_models
-from streams.notifications import templates as notifications_templates
-from streams.events import ids
-from streams.events.models import Emit
-from streams.sla import goals as sla_goals
-from streams.sla import policy as sla_policy
-from streams.validation import bounds as validation_bounds
-from streams.validation import checks as validation_checks
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.jurisdiction.conditions import Facts
+from civicflow.streams.lifecycle import codec as lifecycle_codec
+from civicflow.streams.lifecycle import machine, records
+from civicflow.streams.lifecycle.models import RECENT_UPDATES, RequestState, interned_districts
+from civicflow.streams.lifecycle.timers import Timers
+from civicflow.streams.notifications import models as notifications_models
+from civicflow.streams.notifications import templates as notifications_templates
+from civicflow.streams.events import ids
+from civicflow.streams.events.models import Emit
+from civicflow.streams.sla import goals as sla_goals
+from civicflow.streams.sla import policy as sla_policy
+from civicflow.streams.validation import bounds as validation_bounds
+from civicflow.streams.validation import checks as validation_checks
 
 EXPIRE, FORGET = "~expire", "~forget"  # timer tags that are not goals
 

@@ -2,10 +2,10 @@
 
 from datetime import datetime, timezone
 
-from streams.events import ids
-from streams.lifecycle.models import RequestState
-from streams.open311 import statuses as open311_statuses
-from streams.sla import policy as sla_policy
+from civicflow.streams.events import ids
+from civicflow.streams.lifecycle.models import RequestState
+from civicflow.streams.open311 import statuses as open311_statuses
+from civicflow.streams.sla import policy as sla_policy
 
 
 def at(ms: int) -> datetime:

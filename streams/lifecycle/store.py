@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 import orjson
 import structlog
 
-from streams.lifecycle.models import RequestState
-from streams.pipeline.models import Emit
+from civicflow.streams.lifecycle.models import RequestState
+from civicflow.streams.pipeline.models import Emit
 
 log = structlog.get_logger(__name__)
 _MISSING = object()

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from streams.contracts import schemas as contract_schemas
-from streams.events import ids
-from streams.events.models import Emit
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.events import ids
+from civicflow.streams.events.models import Emit
 
 TRANSFER_RULE = "transfer"
 

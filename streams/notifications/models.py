@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from streams.configuration import ConfigModel
+from civicflow.streams.configuration import ConfigModel
 
 KINDS = ("received", "routed", "acknowledged", "in_progress", "resolved", "closed", "breach_apology")
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from streams.notifications.models import KINDS, NotificationsFile
+from civicflow.streams.notifications.models import KINDS, NotificationsFile
 
 FIELDS = ("first_name", "request_id", "service_name", "agency_name", "status_notes", "expected")
 

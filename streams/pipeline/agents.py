@@ -16,14 +16,14 @@ from collections import defaultdict
 import faust
 import structlog
 
-from streams.contracts import exceptions as contract_exceptions
-from streams.kafka import internals as kafka_internals
-from streams.kafka import partitioner as kafka_partitioner
-from streams.kafka import transactions as kafka_transactions
-from streams.observability import logs, metrics
-from streams.pipeline import index as pipeline_index
-from streams.pipeline.stages import Pipeline
-from streams.validation import models as validation_models
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.kafka import partitioner as kafka_partitioner
+from civicflow.streams.kafka import transactions as kafka_transactions
+from civicflow.streams.observability import logs, metrics
+from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.validation import models as validation_models
 
 AGENT = "intake"
 BATCH_MAX = 500

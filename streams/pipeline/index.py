@@ -18,8 +18,8 @@ import heapq
 import time
 from collections.abc import Callable, MutableMapping
 
-from streams.enrichment import duplicates as enrichment_duplicates
-from streams.enrichment.duplicates import Nearby
+from civicflow.streams.enrichment import duplicates as enrichment_duplicates
+from civicflow.streams.enrichment.duplicates import Nearby
 
 LATENESS_MS = 3_600_000  # how far out of order (behind its partition's watermark) a request can be and see every entry
 EXPIRE_PER_EVENT = 32    # expiries applied per processed event at most, so a jump of the watermark never stalls

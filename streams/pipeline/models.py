@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from streams.events.models import Emit
+from civicflow.streams.events.models import Emit
 
 
 @dataclass(slots=True)

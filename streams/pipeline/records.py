@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from streams.contracts import codec as contract_codec
-from streams.events import ids
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.events import ids
 
 CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 _DETAIL_FIELDS = ("channel", "language", "submitted_at", "lat", "long", "address_string", "address_id",

@@ -11,23 +11,23 @@ from datetime import datetime
 
 import structlog
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.enrichment import districts as enrichment_districts
-from streams.enrichment import facts as enrichment_facts
-from streams.enrichment import priority as enrichment_priority
-from streams.events import dead_letters
-from streams.events.clock import utc_now
-from streams.pipeline import index as pipeline_index
-from streams.pipeline import records
-from streams.events.models import Emit
-from streams.pipeline.models import Outcome
-from streams.routing import rules as routing_rules
-from streams.validation import checks as validation_checks
-from streams.validation import imports as validation_imports
-from streams.validation.models import Reason
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.enrichment import districts as enrichment_districts
+from civicflow.streams.enrichment import facts as enrichment_facts
+from civicflow.streams.enrichment import priority as enrichment_priority
+from civicflow.streams.events import dead_letters
+from civicflow.streams.events.clock import utc_now
+from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline import records
+from civicflow.streams.events.models import Emit
+from civicflow.streams.pipeline.models import Outcome
+from civicflow.streams.routing import rules as routing_rules
+from civicflow.streams.validation import checks as validation_checks
+from civicflow.streams.validation import imports as validation_imports
+from civicflow.streams.validation.models import Reason
 
 log = structlog.get_logger(__name__)
 

@@ -1,8 +1,8 @@
 """Declarative routing: the first matching rule wins, then the service's own agency, then the jurisdiction's
 default, else triage. An imported request goes to the agency that handled it in the city's record."""
 
-from streams.jurisdiction.conditions import Facts
-from streams.routing.models import NO_MATCH, RECORDED, SERVICE_AGENCY, Decision
+from civicflow.streams.jurisdiction.conditions import Facts
+from civicflow.streams.routing.models import NO_MATCH, RECORDED, SERVICE_AGENCY, Decision
 
 
 def route(*, jurisdiction, facts: Facts, recorded_agency: str | None = None) -> Decision:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from streams.sla.exceptions import CalendarError
+from civicflow.streams.sla.exceptions import CalendarError
 
 DAY_MS = 86_400_000
 MAX_DAYS = 3660  # a target that does not fit in ten years of opening hours is a configuration error

@@ -3,11 +3,11 @@
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from streams.jurisdiction import checks as jurisdiction_checks
-from streams.sla import calendar as sla_calendar
-from streams.sla import models
-from streams.sla import policy as sla_policy
-from streams.sla.exceptions import CalendarError
+from civicflow.streams.jurisdiction import checks as jurisdiction_checks
+from civicflow.streams.sla import calendar as sla_calendar
+from civicflow.streams.sla import models
+from civicflow.streams.sla import policy as sla_policy
+from civicflow.streams.sla.exceptions import CalendarError
 
 
 def problems(*, sla: models.SlaFile, known: jurisdiction_checks.Known) -> list[str]:

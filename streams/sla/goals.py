@@ -11,7 +11,7 @@ pause moves the deadline by exactly the paused time (1 h later wall time when th
 change). A goal that starts paused has counted nothing, so it resolves its days again when it first counts.
 """
 
-from streams.sla.policy import Goal
+from civicflow.streams.sla.policy import Goal
 
 MET, BREACHED = "met", "breached"
 

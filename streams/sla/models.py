@@ -7,8 +7,8 @@ from fractions import Fraction
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from streams.configuration import ConfigModel
-from streams.jurisdiction.models import Condition
+from civicflow.streams.configuration import ConfigModel
+from civicflow.streams.jurisdiction.models import Condition
 
 STATUSES = ("triage", "open", "acknowledged", "in_progress", "on_hold", "resolved", "closed")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

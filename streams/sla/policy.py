@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from streams.jurisdiction.conditions import Facts, Matcher
-from streams.sla import calendar as sla_calendar
-from streams.sla import models
+from civicflow.streams.jurisdiction.conditions import Facts, Matcher
+from civicflow.streams.sla import calendar as sla_calendar
+from civicflow.streams.sla import models
 
 DEFAULT_STOPS = {
     "acknowledge": frozenset({"acknowledged", "in_progress", "on_hold", "resolved", "closed"}),

@@ -5,8 +5,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from streams.jurisdiction.models import Attribute, Service
-from streams.validation.models import Reason
+from civicflow.streams.jurisdiction.models import Attribute, Service
+from civicflow.streams.validation.models import Reason
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)  # ASCII digits only
 _LISTS = ("singlevaluelist", "multivaluelist")

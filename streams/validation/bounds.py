@@ -49,7 +49,7 @@ class Bounds:
 def current() -> Bounds:
     """The bounds of this process's settings (CIVICFLOW_TIME_HORIZON_DAYS, CIVICFLOW_CLOCK_SKEW_S,
     CIVICFLOW_UPDATE_MAX_AGE_H)."""
-    from streams import settings
+    from civicflow.streams import settings
 
     return Bounds.from_settings(settings.get())
 

@@ -5,11 +5,11 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from streams.validation import attributes as validation_attributes
-from streams.validation import bounds as validation_bounds
-from streams.validation import text as validation_text
-from streams.validation.bounds import Bounds
-from streams.validation.models import Reason
+from civicflow.streams.validation import attributes as validation_attributes
+from civicflow.streams.validation import bounds as validation_bounds
+from civicflow.streams.validation import text as validation_text
+from civicflow.streams.validation.bounds import Bounds
+from civicflow.streams.validation.models import Reason
 
 # Free-text fields of a submission besides the description (which has its own codes): plain text, bounded.
 FREE_TEXT = ("address_string", "address_id", "first_name", "last_name", "email", "phone", "device_id", "account_id",

@@ -7,8 +7,8 @@ submission where the reason says a value cannot be used. Only what makes a reque
 
 from collections.abc import Mapping
 
-from streams.validation import text as validation_text
-from streams.validation.models import Reason
+from civicflow.streams.validation import text as validation_text
+from civicflow.streams.validation.models import Reason
 
 # No request can be formed, or the producer is broken: refused for imports as for live intake.
 FATAL = frozenset({"request_id_missing", "partition_key_mismatch", "unknown_jurisdiction"})

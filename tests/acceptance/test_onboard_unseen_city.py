@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.replay import agreement as replay_agreement
-from streams.settings import REPO_ROOT
+from civicflow.services.replay import agreement as replay_agreement
+from civicflow.streams.settings import REPO_ROOT
 from tests.conftest import SHARED_DATA
 
 ZONE = ZoneInfo("America/New_York")
@@ -79,7 +79,7 @@ def _write_export(path):
 
 
 def civicflow(*args, env=None):
-    done = subprocess.run([sys.executable, "-m", "services.cli", *map(str, args)], cwd=REPO_ROOT, text=True,
+    done = subprocess.run([sys.executable, "-m", "civicflow.services.cli", *map(str, args)], cwd=REPO_ROOT, text=True,
                           capture_output=True, timeout=600, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done

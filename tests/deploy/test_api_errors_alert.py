@@ -11,10 +11,10 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.api.service import create_app
-from services.readmodel import db
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import REPO_ROOT, Settings
+from civicflow.services.api.service import create_app
+from civicflow.services.readmodel import db
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import REPO_ROOT, Settings
 
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules" / "civicflow.yml"
 PROMTOOL = shutil.which("promtool")

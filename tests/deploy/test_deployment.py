@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT, Settings
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT, Settings
 from tests.support import tls as tls_support
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -361,7 +361,7 @@ def test_kubernetes_references_resolve():
 
 
 def test_secrets_are_marked_placeholders_in_the_right_format():
-    from services.api.keys import KeysFile
+    from civicflow.services.api.keys import KeysFile
 
     secrets = of_kind("Secret")
     assert set(secrets) == {"civicflow-database", "civicflow-api-keys", "civicflow-kafka"}
@@ -466,7 +466,7 @@ def test_the_projected_jurisdiction_is_the_whole_directory(component):
 
 def test_the_platform_loads_the_jurisdiction_as_kubernetes_mounts_it(tmp_path):
     """The projected volume rebuilt as the kubelet writes it (files behind ..data symlinks) loads."""
-    from streams.jurisdiction import loader
+    from civicflow.streams.jurisdiction import loader
 
     mount_path, layout = projected_layout("worker")
     root = tmp_path / "jurisdictions"
@@ -717,8 +717,8 @@ def test_dockerfile_copies_paths_that_exist():
 
 
 def test_dockerfile_copies_what_the_platform_reads_beside_its_source():
-    from services.replay.mapping import MAPPINGS_DIR
-    from streams.contracts.schemas import SCHEMAS_DIR
+    from civicflow.services.replay.mapping import MAPPINGS_DIR
+    from civicflow.streams.contracts.schemas import SCHEMAS_DIR
 
     defaults = Settings.model_fields
     needed = [SCHEMAS_DIR, MAPPINGS_DIR, defaults["jurisdictions_dir"].get_default(call_default_factory=True),

@@ -33,7 +33,7 @@ PROVIDERS = sorted((GRAFANA / "provisioning" / "dashboards").glob("*.yml"))
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 
 # The modules that define the platform's metrics (importing them registers the metrics in REGISTRY).
-METRIC_MODULES = ("streams.observability.metrics", "services.readmodel.service")
+METRIC_MODULES = ("civicflow.streams.observability.metrics", "civicflow.services.readmodel.service")
 SEVERITIES = {"page", "ticket"}
 # Alerts the rules' unit tests must show firing (besides the quiet test, where nothing fires).
 MUST_FIRE = {"CivicflowDeadLetters", "CivicflowWorkerDown", "CivicflowSLAErrorBudgetBurn"}

@@ -9,10 +9,10 @@ import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from avro.schema import parse as avro_parse
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import registry as contract_registry
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import wire
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import registry as contract_registry
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import wire
 
 INDEX = json.loads((contract_schemas.SCHEMAS_DIR / "registry.json").read_text())
 VERSIONS = [(v["subject"], v["version"], v["id"], contract_schemas.SCHEMAS_DIR / v["file"]) for v in INDEX["versions"]]

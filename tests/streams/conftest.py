@@ -6,9 +6,9 @@ import shutil
 import pytest
 import yaml
 
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.settings import Settings
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.settings import Settings
 
 NYC = Settings().jurisdictions_dir / "nyc"
 

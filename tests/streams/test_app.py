@@ -4,14 +4,14 @@ restarted worker gets its own back."""
 import subprocess
 import sys
 
-from streams import app as stream_app
-from streams.settings import Settings
+from civicflow.streams import app as stream_app
+from civicflow.streams.settings import Settings
 
 
 def test_a_second_live_worker_takes_the_next_directory_and_a_restarted_one_its_own(tmp_path):
     base = tmp_path / "faust" / "civicflow"
     held_by_other = subprocess.Popen(
-        [sys.executable, "-c", "import sys, pathlib; from streams import app; "
+        [sys.executable, "-c", "import sys, pathlib; from civicflow.streams import app; "
          f"print(app.worker_dir(pathlib.Path({str(base)!r})), flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -3,8 +3,8 @@ checked in tests/test_package_integration.py)."""
 
 import pytest
 
-from streams import resources
-from streams.settings import REPO_ROOT, Settings
+from civicflow.streams import resources
+from civicflow.streams.settings import REPO_ROOT, Settings
 
 
 @pytest.mark.parametrize("name,folder", sorted(resources.LAYOUT.items()))

@@ -4,8 +4,8 @@ environment and handed to Faust and to topic creation."""
 import pydantic
 import pytest
 
-from streams import app as stream_app
-from streams.settings import Settings
+from civicflow.streams import app as stream_app
+from civicflow.streams.settings import Settings
 
 
 def test_the_defaults_keep_a_lone_broker_working():

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from services.broker import kafka as apache_kafka
-from services.broker import service as broker_service
-from streams.kafka import acls as kafka_acls
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.broker import kafka as apache_kafka
+from civicflow.services.broker import service as broker_service
+from civicflow.streams.kafka import acls as kafka_acls
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 from tests.support import tls as tls_support
 
 KINDS = ("embedded", "kafka")
@@ -59,7 +59,7 @@ ADMIN = "admin"
 
 @dataclass
 class SecureKafka:
-    """A started SASL_SSL node (services.broker.kafka.sasl_ssl_node) with its CA and SCRAM users.
+    """A started SASL_SSL node (civicflow.services.broker.kafka.sasl_ssl_node) with its CA and SCRAM users.
 
     `users` maps each name to its password; `security(name)` is how that user's clients connect; `admin()` is a
     kafka-python admin client of the super user. `.stop()` ends the node."""
@@ -85,7 +85,7 @@ class SecureKafka:
                                 **self.security(ADMIN).kafka_python())
 
     def add_user(self, name: str, *, grants: list) -> kafka_security.ClientSecurity:
-        """Create a SCRAM-SHA-512 user through the admin API and give it these ACLs (streams.kafka.acls grants)."""
+        """Create a SCRAM-SHA-512 user through the admin API and give it these ACLs (civicflow.streams.kafka.acls grants)."""
         from kafka.admin import ScramMechanism, UserScramCredentialUpsertion
 
         password = secrets.token_urlsafe(16)

@@ -4,11 +4,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from services.api.service import create_app
-from services.readmodel import db
-from services.readmodel.schema import events, requests
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.api.service import create_app
+from civicflow.services.readmodel import db
+from civicflow.services.readmodel.schema import events, requests
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 
 
 class Sent:

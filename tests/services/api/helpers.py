@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from services.readmodel.schema import events, requests
-from streams.settings import REPO_ROOT
+from civicflow.services.readmodel.schema import events, requests
+from civicflow.streams.settings import REPO_ROOT
 
 FIXTURES = REPO_ROOT.parent / "shared" / "data" / "open311-fixtures"
 BASE = "/open311/v2"

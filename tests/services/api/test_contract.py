@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from streams.events import ids
+from civicflow.streams.events import ids
 from tests.services.api.helpers import (BASE, REQUEST_FIELDS, W3C, errors_of, event_row, fixture_json, fixture_xml,
                                         insert, json_shape, request_row, xml_shape)
 

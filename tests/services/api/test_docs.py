@@ -2,7 +2,7 @@
 
 import re
 
-from services.api.service import BASE, TAGS
+from civicflow.services.api.service import BASE, TAGS
 
 
 def test_the_docs_page_names_no_outside_url(client):

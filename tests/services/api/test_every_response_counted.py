@@ -11,10 +11,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from services.api.service import create_app
-from services.broker import service as broker_service
-from services.readmodel import db
-from streams.settings import Settings
+from civicflow.services.api.service import create_app
+from civicflow.services.broker import service as broker_service
+from civicflow.services.readmodel import db
+from civicflow.streams.settings import Settings
 from tests.services.api.helpers import BASE, errors_of
 
 

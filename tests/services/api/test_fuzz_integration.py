@@ -19,18 +19,18 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.api import progress as api_progress
-from services.api.service import create_app
-from services.readmodel import db
-from services.sdk import consumer as sdk_consumer
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
+from civicflow.services.api import progress as api_progress
+from civicflow.services.api.service import create_app
+from civicflow.services.readmodel import db
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from services.api.params import MAX_BODY_BYTES
+from civicflow.services.api.params import MAX_BODY_BYTES
 from tests.services.api.helpers import (BASE, W3C, descriptions, errors_of, insert, now, rejected_row,
                                         request_row)
 

@@ -4,7 +4,7 @@ updates."""
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from services.readmodel import queries
+from civicflow.services.readmodel import queries
 from tests.services.api.helpers import event_row, insert, now, rejected_row, request_row
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.broker import service as broker_service
-from streams.observability import catalogue as metrics_catalogue
+from civicflow.services.broker import service as broker_service
+from civicflow.streams.observability import catalogue as metrics_catalogue
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration

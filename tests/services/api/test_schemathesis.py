@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                 status_code_conformance)
 
-from services.api.service import create_app
-from services.readmodel import db
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.api.service import create_app
+from civicflow.services.readmodel import db
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 from tests.services.api.helpers import event_row, insert, rejected_row, request_row
 
 EXAMPLES = 60  # per operation (9 operations)

@@ -4,10 +4,10 @@ serves several jurisdictions."""
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api import keys as api_keys
-from services.api.exceptions import ApiConfigError
-from services.api.service import create_app
-from streams.settings import Settings
+from civicflow.services.api import keys as api_keys
+from civicflow.services.api.exceptions import ApiConfigError
+from civicflow.services.api.service import create_app
+from civicflow.streams.settings import Settings
 from tests.services.api.helpers import BASE, descriptions
 
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from streams.events import ids
+from civicflow.streams.events import ids
 from tests.services.api.helpers import BASE, descriptions, errors_of, event_row, insert, now, rejected_row, request_row
 
 URL = f"{BASE}/servicerequestupdates.json"

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from services.bench import year
-from services.demo import nyc311
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.bench import year
+from civicflow.services.demo import nyc311
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 
 pytestmark = pytest.mark.skipif(not nyc311.SAMPLE.exists(), reason="the shared NYC files are not here")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from services.broker import kafka as apache_kafka
-from services.broker.exceptions import BrokerError
+from civicflow.services.broker import kafka as apache_kafka
+from civicflow.services.broker.exceptions import BrokerError
 from tests.support import tls as tls_support
 
 

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from services.launcher import service as launcher
-from services.sdk.producer import RequestProducer
-from streams.contracts import admin as contract_admin
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT
+from civicflow.services.launcher import service as launcher
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ LINES = [
 
 
 def civicflow(settings, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=launcher.worker_env(settings),
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", *args], env=launcher.worker_env(settings),
                           cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=120)
 
 

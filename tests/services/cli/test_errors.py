@@ -5,14 +5,14 @@ import sys
 
 import pytest
 
-from streams.settings import REPO_ROOT
+from civicflow.streams.settings import REPO_ROOT
 from tests.conftest import SHARED_DATA
 
 
 def civicflow(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, **(env or {})})
 
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from services.cli import helptext
-from services.cli import service as cli
-from streams.settings import Settings
+from civicflow.services.cli import helptext
+from civicflow.services.cli import service as cli
+from civicflow.streams.settings import Settings
 
 
 def _walk(parser: argparse.ArgumentParser, prefix: str = ""):

@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from services.cli import errors as cli_errors
-from streams.settings import REPO_ROOT
+from civicflow.services.cli import errors as cli_errors
+from civicflow.streams.settings import REPO_ROOT
 
 UNREACHABLE = "127.0.0.1:1"
 
 
 def civicflow(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 

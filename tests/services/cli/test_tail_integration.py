@@ -9,13 +9,13 @@ import uuid
 
 import pytest
 
-from services.launcher import service as launcher
-from services.sdk.producer import RequestProducer
-from streams.contracts import admin as contract_admin
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT, Settings
+from civicflow.services.launcher import service as launcher
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ SERVICES = ["noise-residential", "street-sign-missing", "noise-commercial"]
 
 
 def civicflow(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=launcher.worker_env(settings),
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", *args], env=launcher.worker_env(settings),
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
 
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from services.launcher import service as launcher
-from streams import worker as stream_worker
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import REPO_ROOT
+from civicflow.services.launcher import service as launcher
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ BROKEN = {**NOISE, "description": "<script>alert(1)</script>", "address_string":
 
 
 def civicflow(settings, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=launcher.worker_env(settings),
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", *args], env=launcher.worker_env(settings),
                           cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=150)
 
 

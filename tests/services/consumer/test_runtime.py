@@ -8,10 +8,10 @@ import urllib.request
 
 import pytest
 
-from services.broker import service as broker_service
-from services.consumer import runtime as consumer_runtime
-from streams.contracts import exceptions as contract_exceptions
-from streams.settings import Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.consumer import runtime as consumer_runtime
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.settings import Settings
 from tests.support.consumers import FakeConsumer
 
 

@@ -5,15 +5,15 @@ from collections import Counter
 
 import pytest
 
-from services.demo.feed import DemoFeed
-from services.sdk import requests as sdk_requests
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline import index as pipeline_index
-from streams.pipeline.stages import Pipeline
-from streams.settings import Settings
+from civicflow.services.demo.feed import DemoFeed
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.settings import Settings
 
 CODEC = contract_codec.from_url(None)
 

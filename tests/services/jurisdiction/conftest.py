@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from services.cli import service as cli_service
+from civicflow.services.cli import service as cli_service
 from tests.conftest import SHARED_DATA
 
 NYC_2011 = SHARED_DATA / "nyc311" / "nyc311_sample_2011.csv"

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from services.jurisdiction import draft as jurisdiction_draft
-from services.jurisdiction.exceptions import DraftError
-from streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.services.jurisdiction import draft as jurisdiction_draft
+from civicflow.services.jurisdiction.exceptions import DraftError
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from tests.services.jurisdiction.conftest import (COLUMNS, MAPPING, row, square, write_export,
                                                   write_layer)
 

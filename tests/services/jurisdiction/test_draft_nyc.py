@@ -8,14 +8,14 @@ from datetime import datetime
 import pytest
 import yaml
 
-from services.jurisdiction import draft as jurisdiction_draft
-from services.replay import check as replay_check
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.routing import models as routing_models
-from streams.routing import rules as routing_rules
-from streams.jurisdiction.conditions import Facts
+from civicflow.services.jurisdiction import draft as jurisdiction_draft
+from civicflow.services.replay import check as replay_check
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.routing import models as routing_models
+from civicflow.streams.routing import rules as routing_rules
+from civicflow.streams.jurisdiction.conditions import Facts
 from tests.services.jurisdiction.conftest import NYC_2018, NYC_2026, NYC_GEO
 
 pytestmark = pytest.mark.skipif(not NYC_2018.exists(), reason="the shared NYC 311 files are not there")

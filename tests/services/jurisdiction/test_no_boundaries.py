@@ -1,7 +1,7 @@
 """A jurisdiction without boundary layers loads: every point is inside it and has no districts (what a draft
 made before the city's boundary files are at hand needs)."""
 
-from streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from tests.streams.conftest import problems_of
 
 

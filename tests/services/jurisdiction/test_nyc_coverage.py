@@ -3,10 +3,10 @@ reads them: the catalog's service by name, or the code a replay gives an unliste
 
 import pytest
 
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 from tests.services.jurisdiction.conftest import NYC_2011, NYC_2018, NYC_2026
 
 

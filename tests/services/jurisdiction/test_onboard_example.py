@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from services.jurisdiction import draft as jurisdiction_draft
-from streams.settings import REPO_ROOT
+from civicflow.services.jurisdiction import draft as jurisdiction_draft
+from civicflow.streams.settings import REPO_ROOT
 from tests.services.jurisdiction.conftest import NYC_2018, NYC_GEO
 
 MAPPING = REPO_ROOT / "deploy" / "replay" / "examples" / "onboard-2018.yaml"
@@ -29,7 +29,7 @@ def test_the_example_mapping_drafts_a_city_that_checks_and_replay_check_reads(tm
     code, printed, errors = cli("jurisdiction", "check", out)
     assert code == 0 and "ok: jurisdiction newcity (New City), 115 services" in printed
 
-    done = subprocess.run([sys.executable, "-m", "services.cli", "replay", str(NYC_2018), "--mapping", str(MAPPING),
+    done = subprocess.run([sys.executable, "-m", "civicflow.services.cli", "replay", str(NYC_2018), "--mapping", str(MAPPING),
                            "--check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "CIVICFLOW_JURISDICTIONS_DIR": str(out.parent)})
     assert done.returncode == 0, done.stderr

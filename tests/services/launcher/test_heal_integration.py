@@ -18,14 +18,14 @@ from collections import defaultdict
 
 import pytest
 
-from services.broker import service as broker_service
-from services.sdk import consumer as sdk_consumer
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT
+from civicflow.services.broker import service as broker_service
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ def test_a_killed_worker_is_restarted_and_every_request_ends_in_one_place(tmp_pa
            "CIVICFLOW_SESSION_TIMEOUT_S": "6"}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "CIVICFLOW_TOPIC_PREFIX"):
         env.pop(name, None)
-    run = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--rate", "20"], cwd=REPO_ROOT, env=env,
+    run = subprocess.Popen([sys.executable, "-m", "civicflow.services.cli", "run", "--rate", "20"], cwd=REPO_ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     output: list[str] = []

@@ -14,8 +14,8 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.broker import service as broker_service
-from streams.settings import REPO_ROOT
+from civicflow.services.broker import service as broker_service
+from civicflow.streams.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_run_routes_demo_traffic_and_ctrl_c_leaves_nothing_behind(tmp_path):
            "CIVICFLOW_API_PORT": str(api_port), "CIVICFLOW_DATA_DIR": str(tmp_path), "CIVICFLOW_LOG_FORMAT": "json"}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
         env.pop(name, None)
-    run = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--rate", "20"], cwd=REPO_ROOT, env=env,
+    run = subprocess.Popen([sys.executable, "-m", "civicflow.services.cli", "run", "--rate", "20"], cwd=REPO_ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     banner = []
     for line in run.stdout:

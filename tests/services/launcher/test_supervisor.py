@@ -2,7 +2,7 @@
 
 import sys
 
-from services.launcher.service import BACKOFF_S, STABLE_S, Child, Supervisor
+from civicflow.services.launcher.service import BACKOFF_S, STABLE_S, Child, Supervisor
 
 
 class Clock:

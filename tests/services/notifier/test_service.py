@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 import pytest
 from prometheus_client import REGISTRY
 
-from services.consumer import runtime as consumer_runtime
-from services.notifier.service import Delivery, Sender, mask
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.consumer import runtime as consumer_runtime
+from civicflow.services.notifier.service import Delivery, Sender, mask
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 from tests.support.consumers import FakeConsumer
 
 CODEC = contract_codec.from_url(None)

@@ -4,7 +4,7 @@ session's database from tests/conftest.py; each test gets an empty, freshly migr
 import pytest
 import sqlalchemy as sa
 
-from services.readmodel import db
+from civicflow.services.readmodel import db
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_engine(request, tmp_path):

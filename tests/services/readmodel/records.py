@@ -3,9 +3,9 @@ have exactly the types the projection sees: enums as str, timestamp-millis as aw
 
 from datetime import datetime, timedelta, timezone
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.events import ids
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.events import ids
 from tests import factories
 
 CODEC = contract_codec.from_url(None)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.readmodel import bulk as readmodel_bulk
-from services.readmodel import db, projection, schema
+from civicflow.services.readmodel import bulk as readmodel_bulk
+from civicflow.services.readmodel import db, projection, schema
 from tests.services.readmodel import records as r
 from tests.services.readmodel.test_projection import NOW, apply_all, clear, rows, story
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from services.readmodel import db, projection, schema
-from services.readmodel import times as readmodel_times
-from services.readmodel.exceptions import ProjectionError
+from civicflow.services.readmodel import db, projection, schema
+from civicflow.services.readmodel import times as readmodel_times
+from civicflow.services.readmodel.exceptions import ProjectionError
 from tests.services.readmodel import records as r
 
 NOW = datetime(2024, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from services.broker import service as broker_service
-from services.consumer import runtime as consumer_runtime
-from services.readmodel import projection, schema, service
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.settings import Settings
+from civicflow.services.broker import service as broker_service
+from civicflow.services.consumer import runtime as consumer_runtime
+from civicflow.services.readmodel import projection, schema, service
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.settings import Settings
 from tests.services.readmodel import records as r
 from tests.support.consumers import FakeConsumer
 

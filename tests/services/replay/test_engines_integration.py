@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay import service as replay_service
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import service as replay_service
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from services.demo import nyc311
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay import service as replay_service
-from services.replay.exceptions import ReplayError
-from streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.services.demo import nyc311
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import service as replay_service
+from civicflow.services.replay.exceptions import ReplayError
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.integration

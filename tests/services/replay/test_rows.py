@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import yaml
 
-from services.demo import nyc311
-from services.replay import mapping as replay_mapping
-from services.replay import rows as replay_rows
-from services.replay import service as replay_service
-from services.replay.exceptions import MappingError
-from services.sdk import requests as sdk_requests
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
+from civicflow.services.demo import nyc311
+from civicflow.services.replay import mapping as replay_mapping
+from civicflow.services.replay import rows as replay_rows
+from civicflow.services.replay import service as replay_service
+from civicflow.services.replay.exceptions import MappingError
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
 
 OTHER_CITY = {
     "jurisdiction_id": "nyc", "time_zone": "America/Chicago", "date_format": "%Y-%m-%dT%H:%M:%S",
@@ -189,8 +189,8 @@ def test_line_numbers_count_from_the_first_row_and_a_byte_order_mark_is_ignored(
 
 
 def test_check_lists_missing_columns_and_what_matches_nothing(nyc, tmp_path):
-    from services.replay import check as replay_check
-    from services.replay import views as replay_views
+    from civicflow.services.replay import check as replay_check
+    from civicflow.services.replay import views as replay_views
 
     reader = _reader_for(nyc, tmp_path)
     path = tmp_path / "export.csv"
@@ -231,7 +231,7 @@ def nyc_reader(nyc):
 def test_summary_times_are_never_negative_and_say_what_they_left_out(closes):
     from collections import Counter
 
-    from services.replay import summary as replay_summary
+    from civicflow.services.replay import summary as replay_summary
 
     start = datetime(2020, 1, 1, tzinfo=timezone.utc)
     found = {}
@@ -250,7 +250,7 @@ def test_common_us_forms_are_read_when_the_mappings_formats_do_not_match(reader,
 
 
 def test_a_what_if_replay_runs_on_a_copy_of_the_jurisdictions_with_the_other_sla_file(tmp_path):
-    from streams.sla import policy as sla_policy
+    from civicflow.streams.sla import policy as sla_policy
 
     other = tmp_path / "lenient.yaml"
     other.write_text("policies:\n  - name: everything\n    goals:\n      resolve: {target: P30D}\n")

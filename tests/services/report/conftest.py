@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from services.readmodel import db
-from services.readmodel.schema import events, requests
-from streams.settings import Settings
+from civicflow.services.readmodel import db
+from civicflow.services.readmodel.schema import events, requests
+from civicflow.streams.settings import Settings
 
 UTC = timezone.utc
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from services.report import service
-from streams.settings import Settings
+from civicflow.services.report import service
+from civicflow.streams.settings import Settings
 
 from .conftest import at, insert
 

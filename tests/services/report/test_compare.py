@@ -17,9 +17,9 @@ import re
 
 import pytest
 
-from services.cli import service as cli_service
-from services.report import service
-from streams.settings import Settings
+from civicflow.services.cli import service as cli_service
+from civicflow.services.report import service
+from civicflow.streams.settings import Settings
 
 from .conftest import batch, insert, joined
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from services.report import service, units
+from civicflow.services.report import service, units
 
 from .conftest import batch, insert, joined
 

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.report import figures, period, queries
-from services.report.exceptions import ReportError
-from services.report.figures import Names
+from civicflow.services.report import figures, period, queries
+from civicflow.services.report.exceptions import ReportError
+from civicflow.services.report.figures import Names
 
 from .conftest import insert
 

@@ -17,8 +17,8 @@ import re
 
 import pytest
 
-from services.cli import service as cli_service
-from services.report import charts, figures, service
+from civicflow.services.cli import service as cli_service
+from civicflow.services.report import charts, figures, service
 
 from .conftest import batch, insert, joined
 from .test_figures import report_of

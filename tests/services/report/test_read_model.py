@@ -7,9 +7,9 @@ import sqlite3
 
 import sqlalchemy as sa
 
-from services.cli import service as cli_service
-from services.report import service
-from streams.settings import Settings
+from civicflow.services.cli import service as cli_service
+from civicflow.services.report import service
+from civicflow.streams.settings import Settings
 
 from .conftest import insert
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from services.readmodel import db
-from services.report import service
+from civicflow.services.readmodel import db
+from civicflow.services.report import service
 
 from .conftest import insert
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.sdk.consumer import finished, start_positions
+from civicflow.services.sdk.consumer import finished, start_positions
 
 
 @pytest.mark.parametrize("offset,expected", [("beginning", {0: 2, 1: 0}), ("end", {0: 7, 1: 0}),

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.sdk import requests as sdk_requests
-from services.sdk.exceptions import SubmissionError
-from services.sdk.dedupe import SeenEvents
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.services.sdk.exceptions import SubmissionError
+from civicflow.services.sdk.dedupe import SeenEvents
 
 
 def test_minimal_request_gets_an_id_a_time_and_defaults():

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions, wire
-from streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions, wire
+from civicflow.streams.contracts import schemas as contract_schemas
 
 CODEC = contract_codec.from_url(None)
 RECORD = {"request_id": "r-1", "jurisdiction_id": "nyc", "service_code": "noise", "channel": "mobile",

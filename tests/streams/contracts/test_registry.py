@@ -8,12 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions
-from streams.contracts import registry as contract_registry
-from streams.contracts import schemas as contract_schemas
-from streams.kafka.exceptions import SecurityConfigError
-from streams.settings import Settings
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions
+from civicflow.streams.contracts import registry as contract_registry
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.kafka.exceptions import SecurityConfigError
+from civicflow.streams.settings import Settings
 from tests.streams.contracts.test_codec import RECORD
 from tests.support import tls as tls_support
 

@@ -6,7 +6,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.enrichment import duplicates
+from civicflow.streams.enrichment import duplicates
 
 HOUR_MS = 3_600_000
 

@@ -4,11 +4,11 @@ import dataclasses
 
 import pytest
 
-from streams.enrichment import facts as enrichment_facts
-from streams.enrichment import priority as enrichment_priority
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.routing import rules as routing_rules
-from streams.settings import Settings
+from civicflow.streams.enrichment import facts as enrichment_facts
+from civicflow.streams.enrichment import priority as enrichment_priority
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.routing import rules as routing_rules
+from civicflow.streams.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.events import ids
+from civicflow.streams.events import ids
 
 
 @given(st.text(max_size=200))

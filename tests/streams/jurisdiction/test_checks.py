@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from streams.jurisdiction import checks as jurisdiction_checks
-from streams.jurisdiction import models
+from civicflow.streams.jurisdiction import checks as jurisdiction_checks
+from civicflow.streams.jurisdiction import models
 
 VALID = {
     "jurisdiction.yaml": {

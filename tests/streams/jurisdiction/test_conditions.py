@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.jurisdiction.conditions import Facts, Matcher
-from streams.jurisdiction.models import Condition
+from civicflow.streams.jurisdiction.conditions import Facts, Matcher
+from civicflow.streams.jurisdiction.models import Condition
 
 
 def facts(**overrides) -> Facts:

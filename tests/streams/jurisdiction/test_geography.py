@@ -9,9 +9,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.jurisdiction import geography as jurisdiction_geography
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.settings import Settings
+from civicflow.streams.jurisdiction import geography as jurisdiction_geography
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.settings import Settings
 
 BOUNDARIES = Settings().jurisdictions_dir / "nyc" / "boundaries"
 OFF_BROOKLYN_SHORE = (40.70471147654365, -73.9904638669343)  # ~8 m into the East River

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.exceptions import JurisdictionConfigError
-from streams.settings import Settings
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.exceptions import JurisdictionConfigError
+from civicflow.streams.settings import Settings
 from tests.streams.conftest import assert_reported, edit, problems_of
 
 NYC = Settings().jurisdictions_dir / "nyc"

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.demo import nyc311
-from services.sdk import requests as sdk_requests
-from streams.enrichment import districts as enrichment_districts
-from streams.enrichment import facts as enrichment_facts
-from streams.enrichment import priority as enrichment_priority
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.routing import rules as routing_rules
-from streams.settings import Settings
-from streams.validation import checks as validation_checks
+from civicflow.services.demo import nyc311
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.streams.enrichment import districts as enrichment_districts
+from civicflow.streams.enrichment import facts as enrichment_facts
+from civicflow.streams.enrichment import priority as enrichment_priority
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.routing import rules as routing_rules
+from civicflow.streams.settings import Settings
+from civicflow.streams.validation import checks as validation_checks
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 

@@ -2,8 +2,8 @@
 
 from kafka.admin import ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourceType
 
-from streams.contracts import topics as contract_topics
-from streams.kafka import acls as kafka_acls
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import acls as kafka_acls
 
 TOPICS = contract_topics.Topics(prefix="city.")
 

@@ -2,8 +2,8 @@
 
 from kafka import KafkaConsumer
 
-from streams.kafka import authorization as kafka_authorization
-from streams.kafka import security as kafka_security
+from civicflow.streams.kafka import authorization as kafka_authorization
+from civicflow.streams.kafka import security as kafka_security
 
 
 def test_a_consumer_that_was_refused_nothing_reports_no_refused_topic():

@@ -7,8 +7,8 @@ import uuid
 import faust
 import pytest
 
-from streams.kafka import internals as kafka_internals
-from streams.settings import REPO_ROOT
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.settings import REPO_ROOT
 
 CLIENTS = ("faust", "aiokafka", "kafka", "mode")
 DOOR = REPO_ROOT / "streams" / "kafka"

@@ -2,7 +2,7 @@ from aiokafka.partitioner import murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.kafka import partitioner
+from civicflow.streams.kafka import partitioner
 
 
 @given(st.binary(max_size=200), st.integers(min_value=1, max_value=1000))

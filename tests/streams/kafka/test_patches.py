@@ -14,7 +14,7 @@ from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from streams.kafka import patches
+from civicflow.streams.kafka import patches
 
 
 def _message(topic: str, offset: int) -> ConsumerMessage:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.kafka import security as kafka_security
-from streams.kafka.exceptions import SecurityConfigError
-from streams.settings import REPO_ROOT, Settings
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka.exceptions import SecurityConfigError
+from civicflow.streams.settings import REPO_ROOT, Settings
 from tests.support import tls as tls_support
 
 

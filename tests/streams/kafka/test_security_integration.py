@@ -13,21 +13,21 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
-from services.demo import nyc311
-from services.sdk import consumer as sdk_consumer
-from services.sdk.consumer import AgencyConsumer
-from services.sdk.exceptions import DeliveryError
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import acls as kafka_acls
-from streams.kafka import authorization as kafka_authorization
-from streams.kafka import security as kafka_security
-from streams.settings import Settings
+from civicflow.services.demo import nyc311
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.services.sdk.consumer import AgencyConsumer
+from civicflow.services.sdk.exceptions import DeliveryError
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import acls as kafka_acls
+from civicflow.streams.kafka import authorization as kafka_authorization
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import Settings
 from tests.support import kafka as kafka_support
 
 pytestmark = pytest.mark.integration

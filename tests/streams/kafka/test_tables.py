@@ -7,7 +7,7 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams.kafka import tables as kafka_tables
+from civicflow.streams.kafka import tables as kafka_tables
 
 CHANGELOG = "t-lifecycle_state-changelog"
 

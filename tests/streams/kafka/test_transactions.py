@@ -8,11 +8,11 @@ import uuid
 import faust
 import pytest
 
-from services.launcher import service as launcher
-from streams.kafka import patches
-from streams.kafka import security as kafka_security
-from streams.kafka import transactions as kafka_transactions
-from streams.settings import REPO_ROOT, Settings
+from civicflow.services.launcher import service as launcher
+from civicflow.streams.kafka import patches
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.kafka import transactions as kafka_transactions
+from civicflow.streams.settings import REPO_ROOT, Settings
 
 
 def _app(guarantee: str) -> faust.App:
@@ -74,7 +74,7 @@ def test_at_least_once_the_agents_hold_nothing():
 
 
 def _worker(settings: Settings) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.cli", "worker"], env=launcher.worker_env(settings),
+    return subprocess.run([sys.executable, "-m", "civicflow.services.cli", "worker"], env=launcher.worker_env(settings),
                           cwd=REPO_ROOT, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
 
 

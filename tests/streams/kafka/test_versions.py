@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.kafka import exceptions as kafka_exceptions
-from streams.kafka import internals as kafka_internals
-from streams.kafka import versions as kafka_versions
-from streams.settings import Settings
+from civicflow.streams.kafka import exceptions as kafka_exceptions
+from civicflow.streams.kafka import internals as kafka_internals
+from civicflow.streams.kafka import versions as kafka_versions
+from civicflow.streams.settings import Settings
 
 
 def test_the_installed_versions_are_the_tested_ones():

@@ -9,15 +9,15 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from services.bench import workload
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT
+from civicflow.services.bench import workload
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT
 from tests.streams.pipeline import helpers
 
 pytestmark = pytest.mark.integration

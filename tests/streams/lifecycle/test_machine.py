@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from streams.lifecycle import machine
-from streams.sla.models import STATUSES
+from civicflow.streams.lifecycle import machine
+from civicflow.streams.sla.models import STATUSES
 from tests import factories
 
 AGENCIES = {"DOT", "NYPD"}

@@ -5,13 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.lifecycle.processor import LifecycleProcessor, Options
-from streams.settings import Settings
-from streams.validation.bounds import Bounds
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.lifecycle.processor import LifecycleProcessor, Options
+from civicflow.streams.settings import Settings
+from civicflow.streams.validation.bounds import Bounds
 from tests import factories
 
 CODEC = contract_codec.from_url(None)
@@ -307,11 +307,11 @@ def test_a_live_update_older_than_the_bound_is_refused(jurisdictions):
 
 
 def test_the_bound_on_an_updates_age_is_a_setting(jurisdictions, monkeypatch):
-    from streams.validation import bounds as validation_bounds
+    from civicflow.streams.validation import bounds as validation_bounds
     monkeypatch.setenv("CIVICFLOW_UPDATE_MAX_AGE_H", "1")
     assert Bounds.from_settings(Settings()).update_max_age == timedelta(hours=1)
     validation_bounds.current.cache_clear()
-    monkeypatch.setattr("streams.settings.get", lambda: Settings())
+    monkeypatch.setattr("civicflow.streams.settings.get", lambda: Settings())
     try:
         assert Options().bounds.update_max_age == timedelta(hours=1), "the worker's options read it"
     finally:

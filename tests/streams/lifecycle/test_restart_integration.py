@@ -11,16 +11,16 @@ from datetime import datetime, timezone
 import pytest
 from kafka import KafkaProducer
 
-from services.bench import timers as bench_timers
-from services.bench import workload
-from services.sdk.producer import RequestProducer
-from services.sdk.updates import UpdateProducer
-from streams import worker as stream_worker
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import offsets as kafka_offsets
-from streams.kafka import security as kafka_security
+from civicflow.services.bench import timers as bench_timers
+from civicflow.services.bench import workload
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.services.sdk.updates import UpdateProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import offsets as kafka_offsets
+from civicflow.streams.kafka import security as kafka_security
 from tests.conftest import wait_until
 from tests.streams.lifecycle.test_lifecycle_integration import _lifecycle, _quick_sla
 from tests.streams.pipeline import helpers

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from rocksdict import Options, Rdict
 
-from streams.lifecycle.store import LocalStates
+from civicflow.streams.lifecycle.store import LocalStates
 from tests.streams.lifecycle.test_processor import (  # noqa: F401 (jurisdictions is a fixture)
     HOUR, T0_MS, TOPICS, Clock, events, jurisdictions, kinds, processor, routed, update)
 

@@ -3,7 +3,7 @@ import gc
 import pytest
 from structlog.testing import capture_logs
 
-from streams.observability import heap
+from civicflow.streams.observability import heap
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import logging
 import pytest
 import structlog
 
-from streams.observability import logs
+from civicflow.streams.observability import logs
 
 
 @pytest.fixture

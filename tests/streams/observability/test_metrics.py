@@ -2,7 +2,7 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from streams.observability import metrics
+from civicflow.streams.observability import metrics
 
 
 def test_a_tally_applies_each_events_updates_only_when_asked():

@@ -2,7 +2,7 @@ import socket
 import subprocess
 import sys
 
-from streams.observability import ports
+from civicflow.streams.observability import ports
 
 
 def _listening() -> tuple[socket.socket, int]:
@@ -23,7 +23,7 @@ def test_a_port_another_process_claimed_is_passed_by_though_nothing_listens_yet(
     taken, first = _listening()
     taken.close()  # free now, as when two workers start at the same instant and neither has bound yet
     claimer = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from streams.observability import ports; "
+        [sys.executable, "-c", "import sys; from civicflow.streams.observability import ports; "
          f"print(ports.claim_port('127.0.0.1', {first}), flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from streams.lifecycle import machine
-from streams.open311 import statuses
-from streams.sla.models import STATUSES
+from civicflow.streams.lifecycle import machine
+from civicflow.streams.open311 import statuses
+from civicflow.streams.sla.models import STATUSES
 
 
 @pytest.mark.parametrize("status, expected", [("triage", "open"), ("open", "open"), ("acknowledged", "open"),

@@ -3,10 +3,10 @@
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from services.sdk import consumer as sdk_consumer
-from streams.contracts import codec as contract_codec
-from streams.contracts import topics as contract_topics
-from streams.kafka import security as kafka_security
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.kafka import security as kafka_security
 
 CODEC = contract_codec.from_url(None)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -14,8 +14,8 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
 def pipeline(jurisdictions, *, codec=CODEC, changelog_topic: str | None = "state", topics=None):
     """An intake Pipeline on an empty index, its clock and the index's at NOW."""
-    from streams.pipeline import index as pipeline_index
-    from streams.pipeline.stages import Pipeline
+    from civicflow.streams.pipeline import index as pipeline_index
+    from civicflow.streams.pipeline.stages import Pipeline
 
     index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
     return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics or contract_topics.Topics(), index=index,
@@ -25,9 +25,9 @@ def pipeline(jurisdictions, *, codec=CODEC, changelog_topic: str | None = "state
 def expected_places(jurisdictions, records, topics) -> dict[str, str]:
     """Where an uninterrupted pipeline puts each request (it is deterministic given the input order): an agency's
     work topic, triage, rejected, or "duplicate"."""
-    from streams.contracts import schemas as contract_schemas
-    from streams.pipeline import index as pipeline_index
-    from streams.pipeline.stages import Pipeline
+    from civicflow.streams.contracts import schemas as contract_schemas
+    from civicflow.streams.pipeline import index as pipeline_index
+    from civicflow.streams.pipeline.stages import Pipeline
 
     index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000)
     pipeline = Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=topics, index=index)

@@ -6,16 +6,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from prometheus_client import REGISTRY
 
-from streams import app as stream_app
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import registry as contract_registry
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline import agents as pipeline_agents
-from streams.pipeline.stages import Pipeline
-from streams.settings import Settings
+from civicflow.streams import app as stream_app
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import registry as contract_registry
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.pipeline import agents as pipeline_agents
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.settings import Settings
 from tests import factories
 
 CODEC = contract_codec.from_url(None)

@@ -15,13 +15,13 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from services.bench import workload
-from services.sdk.exceptions import DeliveryError
-from services.sdk.producer import RequestProducer
-from streams import worker as stream_worker
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
+from civicflow.services.bench import workload
+from civicflow.services.sdk.exceptions import DeliveryError
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
 from tests.conftest import wait_until
 from tests.streams.pipeline import helpers
 

@@ -8,16 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from services.bench import workload
-from services.sdk.consumer import AgencyConsumer
-from services.sdk.producer import RequestProducer
-from streams import worker as stream_worker
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.pipeline import index as pipeline_index
-from streams.pipeline.stages import Pipeline
+from civicflow.services.bench import workload
+from civicflow.services.sdk.consumer import AgencyConsumer
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams import worker as stream_worker
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline.stages import Pipeline
 from tests.streams.pipeline import helpers
 
 pytestmark = pytest.mark.integration

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline.stages import Pipeline
-from streams.settings import Settings
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.settings import Settings
 from tests import factories
 from tests.streams.pipeline import helpers
 

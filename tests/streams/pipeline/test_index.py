@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline import index as pipeline_index
 
 HOUR_MS = 3_600_000
 

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from services.demo import nyc311
-from services.sdk import requests as sdk_requests
-from services.sdk.producer import RequestProducer
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.kafka import security as kafka_security
-from streams.settings import REPO_ROOT
+from civicflow.services.demo import nyc311
+from civicflow.services.sdk import requests as sdk_requests
+from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.settings import REPO_ROOT
 from tests.streams.pipeline import helpers
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,12 @@ import asyncio
 import pytest
 from kafka.partitioner import murmur2
 
-from services.sdk import consumer as sdk_consumer
-from streams import app as stream_app
-from streams.contracts import admin as contract_admin
-from streams.kafka import security as kafka_security
-from streams.pipeline import agents as pipeline_agents
-from streams.events.models import Emit
+from civicflow.services.sdk import consumer as sdk_consumer
+from civicflow.streams import app as stream_app
+from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.pipeline import agents as pipeline_agents
+from civicflow.streams.events.models import Emit
 
 pytestmark = pytest.mark.integration
 

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from streams.contracts import codec as contract_codec
-from streams.contracts import exceptions as contract_exceptions
-from streams.contracts import schemas as contract_schemas
-from streams.contracts import topics as contract_topics
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.pipeline.stages import Pipeline
-from streams.settings import Settings
+from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.contracts import topics as contract_topics
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.pipeline.stages import Pipeline
+from civicflow.streams.settings import Settings
 from tests.streams.pipeline import helpers
 
 TOPICS = contract_topics.Topics()

@@ -8,12 +8,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.enrichment import priority as enrichment_priority
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.conditions import Facts
-from streams.routing import rules as routing_rules
-from streams.routing.models import NO_MATCH, RECORDED, SERVICE_AGENCY, Decision
-from streams.settings import Settings
+from civicflow.streams.enrichment import priority as enrichment_priority
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.conditions import Facts
+from civicflow.streams.routing import rules as routing_rules
+from civicflow.streams.routing.models import NO_MATCH, RECORDED, SERVICE_AGENCY, Decision
+from civicflow.streams.settings import Settings
 
 RULES = [
     {"name": "hydrants", "agency": "NYPD", "queue": "hydrants",

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.sla import calendar as sla_calendar
-from streams.sla import models
-from streams.sla.exceptions import CalendarError
-from streams.sla.policy import build_calendar
+from civicflow.streams.sla import calendar as sla_calendar
+from civicflow.streams.sla import models
+from civicflow.streams.sla.exceptions import CalendarError
+from civicflow.streams.sla.policy import build_calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 HOUR = 3_600_000

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.sla import goals as sla_goals
-from streams.sla import models
-from streams.sla.calendar import CalendarTime
-from streams.sla.goals import BREACHED, MET, GoalState
-from streams.sla.policy import Goal, build_calendar
+from civicflow.streams.sla import goals as sla_goals
+from civicflow.streams.sla import models
+from civicflow.streams.sla.calendar import CalendarTime
+from civicflow.streams.sla.goals import BREACHED, MET, GoalState
+from civicflow.streams.sla.policy import Goal, build_calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 HOUR = 3_600_000

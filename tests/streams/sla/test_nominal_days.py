@@ -14,14 +14,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.lifecycle.models import RequestState
-from streams.settings import Settings
-from streams.sla import goals as sla_goals
-from streams.sla import models
-from streams.sla.calendar import CalendarTime, add_local_days
-from streams.sla.goals import BREACHED, MET, GoalState
-from streams.sla.policy import Goal, build_calendar, compile_sla
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.lifecycle.models import RequestState
+from civicflow.streams.settings import Settings
+from civicflow.streams.sla import goals as sla_goals
+from civicflow.streams.sla import models
+from civicflow.streams.sla.calendar import CalendarTime, add_local_days
+from civicflow.streams.sla.goals import BREACHED, MET, GoalState
+from civicflow.streams.sla.policy import Goal, build_calendar, compile_sla
 
 SECOND, MINUTE, HOUR = 1000, 60_000, 3_600_000
 DAY = 24 * HOUR
@@ -395,7 +395,7 @@ def test_a_reader_that_knows_seven_values_ignores_the_eighth():
 # ---- the API's estimate ------------------------------------------------------------------------------------------
 
 def test_the_api_estimate_of_an_unrouted_request_uses_the_same_deadline():
-    from services.api import submissions
+    from civicflow.services.api import submissions
 
     nyc = jurisdiction_loader.load_jurisdictions(Settings().jurisdictions_dir)["nyc"]
     submitted = datetime(2026, 3, 2, 6, 5, tzinfo=NEW_YORK)

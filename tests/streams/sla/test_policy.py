@@ -7,13 +7,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.jurisdiction.conditions import Facts
-from streams.settings import Settings
-from streams.sla import goals as sla_goals
-from streams.sla import policy as sla_policy
-from streams.sla.calendar import BusinessCalendar, CalendarTime
-from streams.sla.policy import NO_SLA
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.jurisdiction.conditions import Facts
+from civicflow.streams.settings import Settings
+from civicflow.streams.sla import goals as sla_goals
+from civicflow.streams.sla import policy as sla_policy
+from civicflow.streams.sla.calendar import BusinessCalendar, CalendarTime
+from civicflow.streams.sla.policy import NO_SLA
 from tests.streams.conftest import assert_reported, edit, problems_of
 
 HOUR = 3_600_000

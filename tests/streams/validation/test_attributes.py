@@ -7,8 +7,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from streams.jurisdiction.models import Attribute, AttributeValue, Service
-from streams.validation import attributes as validation_attributes
+from civicflow.streams.jurisdiction.models import Attribute, AttributeValue, Service
+from civicflow.streams.validation import attributes as validation_attributes
 
 
 def _values(*keys: str) -> list[AttributeValue]:

@@ -5,13 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from streams.jurisdiction import loader as jurisdiction_loader
-from streams.settings import Settings
-from streams.validation import bounds as validation_bounds
-from streams.validation import checks as validation_checks
-from streams.validation import text as validation_text
-from streams.validation.bounds import Bounds
-from streams.validation.models import REASON_CODES
+from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.settings import Settings
+from civicflow.streams.validation import bounds as validation_bounds
+from civicflow.streams.validation import checks as validation_checks
+from civicflow.streams.validation import text as validation_text
+from civicflow.streams.validation.bounds import Bounds
+from civicflow.streams.validation.models import REASON_CODES
 from tests import factories
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -273,7 +273,7 @@ def test_the_age_bound_is_configurable_and_replays_are_exempt():
 # ---- imports of recorded history keep their own rules ------------------------------------------------------------
 
 def test_for_an_import_the_new_bounds_are_warnings_and_no_infinite_coordinate_is_kept(jurisdictions):
-    from streams.validation import imports as validation_imports
+    from civicflow.streams.validation import imports as validation_imports
     record = submission(submitted_at=datetime(2011, 3, 1, tzinfo=timezone.utc), lat=math.inf, long=-73.9,
                         address_string="<b>12 Main St</b>", due_at=datetime(2019, 3, 1, tzinfo=timezone.utc),
                         import_record={"agency": "DOT", "service_name": None, "districts": {}, "warnings": []})

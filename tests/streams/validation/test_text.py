@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import domains, urls
 
-from streams.validation import text as validation_text
+from civicflow.streams.validation import text as validation_text
 
 
 @pytest.mark.parametrize("text", ["a < b", "1<2", "x <= y", "<3 this park", "a < b > c", "ends with <", "a <\nb",
