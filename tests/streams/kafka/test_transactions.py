@@ -31,11 +31,13 @@ def test_readers_of_an_exactly_once_platform_read_committed_records_only():
     assert Settings().isolation_level == "read_uncommitted"
 
 
-def test_records_of_an_input_go_to_the_transactional_producer_of_its_partition():
+def test_records_of_an_input_go_to_the_transactional_producer_of_its_partition(monkeypatch):
     app = _app("exactly_once")
     app.assignor._topic_groups = {"intake": 0}
     mine = object()
-    app.producer._transaction_producers[f"{app.conf.id}-0-3"] = mine
+    # Faust declares _transaction_producers as a class attribute (one dict shared by every Producer): this
+    # test's producer gets a dict of its own, or its stand-in would reach every later producer's flush()
+    monkeypatch.setattr(app.producer, "_transaction_producers", {f"{app.conf.id}-0-3": mine})
     assert kafka_transactions.producer_for(app, topic="intake", partition=3) is mine
     with pytest.raises(LookupError):  # revoked or fenced: the input is left to its new owner
         kafka_transactions.producer_for(app, topic="intake", partition=2)
