@@ -142,14 +142,8 @@ def start_worker(settings: Settings, *, web_port: int, log_path) -> subprocess.P
 
 
 def stop_process(process: subprocess.Popen, *, timeout_s: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL after the timeout."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """SIGTERM, then SIGKILL after the timeout (the brokers' own stop, broker_service.terminate)."""
+    broker_service.terminate(process, timeout_s=timeout_s)
 
 
 SERVICES = ("projection", "notifier", "api")  # started after the worker, stopped before it
