@@ -8,9 +8,11 @@ behaviour apply on every broker.
 """
 
 import asyncio
+import time
 
 from faust.tables import recovery as faust_recovery
 from aiokafka import TopicPartition
+from aiokafka import errors as aiokafka_errors
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -34,6 +36,10 @@ def apply(settings) -> None:
         stable_highwaters_from_the_broker()
     else:
         _restore(_thread, "_highwaters")
+    if settings.on_embedded_broker:
+        _restore(faust_aiokafka.Transport, "_really_create_topic")
+    else:
+        create_topics_past_dead_nodes()
     seek_uncommitted_by_reset_policy()
     hold_streams_until_sought()
     ack_only_delivered()
@@ -243,6 +249,36 @@ def seek_only_built_offsets() -> None:
         return await original(self, consumer, built, offsets, title)
 
     faust_recovery.Recovery._seek_offsets = _seek_offsets
+
+
+CREATE_TOPIC_RETRY_S = 30.0  # longer than a dead node stays in the metadata (broker.session.timeout.ms, 9 s default)
+_NODE_GONE = (aiokafka_errors.NodeNotReadyError, aiokafka_errors.KafkaConnectionError,
+              aiokafka_errors.NotControllerError, aiokafka_errors.RequestTimedOutError)
+
+
+def create_topics_past_dead_nodes(*, retry_s: float = CREATE_TOPIC_RETRY_S) -> None:
+    """Apache Kafka with more than one node: Faust creates the topics it declares (its `__assignor-__leader`) by
+    asking the first node of its metadata which node is the controller, then sending that node CreateTopics. A
+    node that died stays in the metadata, and may be named controller, until the quorum fences it (9 s by
+    default), and a worker starting then exited with NodeNotReadyError (tests/streams/pipeline/
+    test_cluster_faults.py, the worker started while a broker is dead). The creation is asked again with fresh
+    metadata for up to `retry_s`. The embedded broker is one node: down, there is no other to ask."""
+    original = _replace(faust_aiokafka.Transport, "_really_create_topic")
+
+    async def _really_create_topic(self, owner, client, topic, partitions, replication, **kwargs):
+        deadline = time.monotonic() + retry_s
+        while True:
+            try:
+                return await original(self, owner, client, topic, partitions, replication, **kwargs)
+            except RuntimeError as error:  # aiokafka's errors are RuntimeErrors, and Faust's "Invalid controller"
+                gone = isinstance(error, _NODE_GONE) or str(error).startswith("Invalid controller")
+                if not gone or time.monotonic() >= deadline:
+                    raise
+                owner.log.warning("Creating topic %r again with fresh metadata: %r", topic, error)
+                await asyncio.sleep(1.0)
+                await client.force_metadata_update()
+
+    faust_aiokafka.Transport._really_create_topic = _really_create_topic
 
 
 def skip_unpositioned_in_livelock_check() -> None:

@@ -92,3 +92,62 @@ async def test_the_livelock_check_skips_a_partition_assigned_but_not_sought_yet(
     for partition in (0, 1):
         assert thread.verify_event_path(consumer_thread, 0.0, TP("changelog", partition)) is None
     assert checked == [TP("changelog", 1)], "only the partition with a position is checked"
+
+
+class _Owner:
+    def __init__(self) -> None:
+        self.log = SimpleNamespace(warning=lambda *args: self.warnings.append(args))
+        self.warnings = []
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.refreshed = 0
+
+    async def force_metadata_update(self) -> bool:
+        self.refreshed += 1
+        return True
+
+
+def _creation_failing(monkeypatch, errors: list[Exception]) -> list[str]:
+    """Faust's topic creation replaced by one that raises `errors` in turn, then succeeds; the corrected
+    creation installed for the test only. Returns the topics it was asked for."""
+    asked = []
+
+    async def really_create_topic(self, owner, client, topic, partitions, replication, **kwargs):
+        asked.append(topic)
+        if errors:
+            raise errors.pop(0)
+
+    transport = faust_aiokafka.Transport
+    monkeypatch.setattr(transport, "_really_create_topic", transport._really_create_topic)
+    monkeypatch.setattr(transport, "_civicflow_original__really_create_topic", really_create_topic, raising=False)
+    return asked
+
+
+async def test_a_topic_is_created_again_with_fresh_metadata_while_a_dead_node_is_named(monkeypatch):
+    from aiokafka import errors as aiokafka_errors
+
+    asked = _creation_failing(monkeypatch, [aiokafka_errors.NodeNotReadyError("node 1"),
+                                            RuntimeError("Invalid controller: 1")])
+    patches.create_topics_past_dead_nodes(retry_s=10)
+    owner, client = _Owner(), _Client()
+
+    await faust_aiokafka.Transport._really_create_topic(None, owner, client, "app-__assignor-__leader", 1, 3)
+
+    assert asked == ["app-__assignor-__leader"] * 3
+    assert client.refreshed == 2 and len(owner.warnings) == 2
+
+
+async def test_other_errors_and_a_node_gone_past_the_deadline_are_raised(monkeypatch):
+    from aiokafka import errors as aiokafka_errors
+
+    _creation_failing(monkeypatch, [RuntimeError("something else")])
+    patches.create_topics_past_dead_nodes(retry_s=10)
+    with pytest.raises(RuntimeError, match="something else"):
+        await faust_aiokafka.Transport._really_create_topic(None, _Owner(), _Client(), "t", 1, 3)
+
+    _creation_failing(monkeypatch, [aiokafka_errors.NodeNotReadyError("node 1")] * 5)
+    patches.create_topics_past_dead_nodes(retry_s=0)
+    with pytest.raises(aiokafka_errors.NodeNotReadyError):
+        await faust_aiokafka.Transport._really_create_topic(None, _Owner(), _Client(), "t", 1, 3)

@@ -32,6 +32,7 @@ RATE = 200.0  # per second: the stream runs for ~25 s; the fault falls once a qu
 REFUSED_EVERY = 50  # one request in 50 is dated ahead of the clock: rejected with reasons
 POISON = 25  # undecodable messages among the requests: dead-lettered with their raw bytes
 PAUSE_S = 30.0
+STARTED_WITH_DEAD = 300  # requests routed by a worker that started while a broker was dead
 
 
 def _workload(jurisdictions, *, seed: int) -> list[dict]:
@@ -41,6 +42,18 @@ def _workload(jurisdictions, *, seed: int) -> list[dict]:
         if n % REFUSED_EVERY == REFUSED_EVERY - 1:
             record["submitted_at"] = record["submitted_at"] + timedelta(days=2)
     return records
+
+
+def _send(*, bootstrap: str, topics, records, failed: list) -> None:
+    """Send every record with the frontend SDK and wait for its acknowledgement: `failed` gets the ids refused."""
+    with RequestProducer(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, topics=topics,
+                         codec=helpers.CODEC) as producer:
+        pending = [producer.send_record(record) for record in records]
+        for sent in pending:
+            try:
+                sent.get(timeout=180)
+            except DeliveryError:
+                failed.append(sent.request_id)
 
 
 def _produce(*, bootstrap: str, topics, records, progress: list, failed: list) -> None:
@@ -196,3 +209,34 @@ def test_a_broker_paused_for_30_s_loses_no_request(kafka_cluster, cluster_settin
     resumed = time.monotonic()
     kafka_cluster.wait_in_sync(contract_topics.Topics(prefix=settings.topic_prefix).intake, timeout_s=120)
     print(f"paused node {paused[0].node_id} in sync again {time.monotonic() - resumed:.1f} s after the accounting")
+
+
+def test_a_worker_starts_while_a_broker_is_dead(kafka_cluster, cluster_settings, start_worker):
+    """The first node of the bootstrap list is SIGKILLed before the worker starts: the worker creates its topics,
+    joins and routes on the two nodes left, without a restart."""
+    settings = cluster_settings()
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    records = workload.requests(jurisdiction=jurisdictions["nyc"], count=STARTED_WITH_DEAD, seed=17)
+    for record in records:
+        record["idempotency_key"] = None
+    expected = helpers.expected_places(jurisdictions, records, topics)
+    dead = kafka_cluster.node(1)
+    dead.kill()
+    try:
+        worker = start_worker(settings, "worker")
+        wait_until(lambda: "intake_index_rebuilt" in worker.log() or worker.process.poll() is not None,
+                   timeout_s=180, interval_s=0.5, message="the worker assigned its partitions")
+        assert worker.process.poll() is None, "the worker started with a dead broker in its bootstrap list"
+        failed: list[str] = []
+        _send(bootstrap=kafka_cluster.bootstrap_servers, topics=topics, records=records, failed=failed)
+        assert not failed, f"{len(failed)} requests not acknowledged by the two live nodes"
+        names = helpers.output_topics(topics, jurisdictions["nyc"].agencies())
+        messages = helpers.read_all(bootstrap=kafka_cluster.bootstrap_servers, names=names, timeout_s=120, settle_s=2,
+                                    until=lambda seen: len({m.key for m in seen}) >= len(records))
+        places = helpers.places_by_request(helpers.decoded(messages), topics)
+        assert {rid: found[0] for rid, found in places.items()} == expected
+        assert worker.process.poll() is None, "the worker never restarted"
+    finally:
+        if not dead.running:
+            dead.restart()
