@@ -716,18 +716,15 @@ def test_dockerfile_copies_paths_that_exist():
     assert not missing, missing
 
 
-def test_dockerfile_copies_what_the_platform_reads_beside_its_source():
-    from civicflow.services.replay.mapping import MAPPINGS_DIR
-    from civicflow.streams.contracts.schemas import SCHEMAS_DIR
+def test_dockerfile_copies_every_file_the_wheel_ships_into_its_build_stage():
+    from civicflow.streams import resources
 
-    defaults = Settings.model_fields
-    needed = [SCHEMAS_DIR, MAPPINGS_DIR, defaults["jurisdictions_dir"].get_default(call_default_factory=True),
-              defaults["api_keys_file"].get_default(call_default_factory=True),
-              REPO_ROOT / "streams", REPO_ROOT / "services", REPO_ROOT / "pyproject.toml"]
+    needed = [REPO_ROOT / folder for folder in resources.LAYOUT.values()] + [
+        REPO_ROOT / name for name in ("streams", "services", "civicflow", "pyproject.toml", "setup.py", "MANIFEST.in")]
     copied = {(REPO_ROOT / source).resolve() for source in copy_sources()}
     for path in needed:
         path = Path(path).resolve()
-        assert path in copied or copied & set(path.parents), f"{path.relative_to(REPO_ROOT)} is not in the image"
+        assert path in copied or copied & set(path.parents), f"{path.relative_to(REPO_ROOT)} is not in the build"
 
 
 def test_dockerignore_lets_every_copied_path_into_the_context():
@@ -745,7 +742,7 @@ def test_dockerfile_image_shape():
     first = {}
     for instruction, args in instructions:
         first.setdefault(instruction, []).append(args)
-    assert first["FROM"] == ["python:3.11-slim"]
+    assert first["FROM"] == ["python:3.11-slim AS build", "python:3.11-slim"]
     user = first["USER"][-1].split(":")[0]
     assert user not in ("root", "0")
     exposed = {int(port) for args in first["EXPOSE"] for port in args.split()}
@@ -754,5 +751,7 @@ def test_dockerfile_image_shape():
     env_names = {pair.split("=", 1)[0] for args in first["ENV"] for pair in args.split() if "=" in pair}
     civicflow = {name for name in env_names if not name.startswith(("PYTHON", "PIP_"))}
     assert civicflow <= platform_env_names(), sorted(civicflow - platform_env_names())
-    assert any("pip install" in args and " -e ." in args for args in first["RUN"]), \
-        "editable: the platform finds schemas/ and deploy/ beside its source"
+    assert any("pip wheel" in args for args in first["RUN"]) and \
+        any("pip install /wheels/civicflow-" in args for args in first["RUN"]), \
+        "the built wheel installed: its package data holds the schemas and defaults, no checkout is read"
+    assert not any(" -e " in args for args in first["RUN"])
