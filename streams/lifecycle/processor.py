@@ -23,6 +23,7 @@ from civicflow.streams.lifecycle import machine, records
 from civicflow.streams.lifecycle import notifications as lifecycle_notifications
 from civicflow.streams.lifecycle import state as lifecycle_state
 from civicflow.streams.lifecycle import tracking
+from civicflow.streams.lifecycle import transfers as lifecycle_transfers
 from civicflow.streams.lifecycle.models import RECENT_UPDATES, RequestState
 from civicflow.streams.sla import policy as sla_policy
 from civicflow.streams.validation import bounds as validation_bounds
@@ -34,23 +35,12 @@ def wall_clock_ms() -> int:
 
 
 @dataclass(slots=True)
-class Transfer:
-    """A request handed to another agency: the agent re-reads its routed record and sends it as new work."""
-
-    request_id: str
-    jurisdiction_id: str
-    to_agency: str
-    routed_at: tuple[int, int]  # (partition, offset) of the request's routed record
-    update_id: str
-
-
-@dataclass(slots=True)
 class Result:
-    """What one input produced: events first, then state writes; transfers for the agent to complete."""
+    """What one input produced: events (with a transferred request's work for its new agency), then state
+    writes."""
 
     events: list[Emit] = field(default_factory=list)
     state: list[Emit] = field(default_factory=list)
-    transfers: list[Transfer] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # what happened, for metrics
     sla: list[tuple[str, str, str, str]] = field(default_factory=list)  # (warning|met|breach, agency, group, goal)
     service_times: list[tuple[str, float, RequestState]] = field(default_factory=list)  # (acknowledge|resolve, s, state)
@@ -111,8 +101,7 @@ class LifecycleProcessor:
             self._event(result, request_id, state, "opened", state.submitted_at, "opened")  # redelivery
             return result
         pending = state.pending if state is not None else ()
-        state = lifecycle_state.opened(record, partition=partition, offset=offset,
-                                       policy=self.tracker.policy(record))
+        state = lifecycle_state.opened(record, partition=partition, policy=self.tracker.policy(record))
         self.tracker.start(state, at_ms=state.submitted_at)
         result.count("opened")
         self._event(result, request_id, state, "opened", state.submitted_at, "opened")
@@ -199,8 +188,6 @@ class LifecycleProcessor:
         state.recent = (state.recent + ((update["update_id"], previous, at_ms),))[-RECENT_UPDATES:]
         if update["status"] == "transferred":
             state.agency = sys.intern(update["to_agency"])
-            result.transfers.append(Transfer(request_id, state.jurisdiction_id, state.agency, state.routed_at,
-                                             update["update_id"]))
         if update["status"] == "reopened":
             state.cycle += 1
             state.closed_at = state.expires_at = None
@@ -213,6 +200,20 @@ class LifecycleProcessor:
             state.expires_at = self.tracker.now(state.partition, at_ms) + self.options.closed_retention_ms
         result.count("transition")
         self._transition_event(result, request_id, state, update, previous)
+        if update["status"] == "transferred":
+            self._transfer(result, request_id, state, update)
+
+    def _transfer(self, result: Result, request_id: str, state: RequestState, update: dict) -> None:
+        """The request's routed record as new work on the work topic of the agency that takes it over."""
+        topic = self.topics.work(jurisdiction_id=state.jurisdiction_id, agency=state.agency)
+        jurisdiction = self.jurisdictions.get(state.jurisdiction_id)
+        service = jurisdiction.services.get(state.service_code) if jurisdiction is not None else None
+        if not state.work:
+            result.count("transferred_without_details")  # a state kept before the details were
+        record = lifecycle_transfers.work_order(request_id=request_id, state=state, update_id=update["update_id"],
+                                                topic=topic, now=records.at(self.clock()),
+                                                service_name=service.service_name if service is not None else None)
+        result.events.append(Emit(topic, request_id.encode(), self.codec.encode(contract_schemas.ROUTED, record)))
 
     def _time_refusal(self, state: RequestState, update: dict) -> machine.Refusal | None:
         """Live updates may not rewrite history: not before the submission or the last accepted update, not older

@@ -13,6 +13,7 @@ import orjson
 
 from civicflow.streams.events.models import Emit
 from civicflow.streams.lifecycle import codec as lifecycle_codec
+from civicflow.streams.lifecycle import transfers as lifecycle_transfers
 from civicflow.streams.lifecycle.models import RequestState, interned_districts
 from civicflow.streams.sla import goals as sla_goals
 
@@ -130,8 +131,9 @@ def sla_state(state) -> str:
     return "on_track"
 
 
-def opened(record: dict, *, partition: int, offset: int, policy: str) -> RequestState:
-    """The state of a request as its routed (triaged, duplicate) record opens it, under SLA `policy`."""
+def opened(record: dict, *, partition: int, policy: str) -> RequestState:
+    """The state of a request as its routed (triaged, duplicate) record opens it, under SLA `policy`, with what a
+    transfer's work order needs of the record."""
     request, enrichment, routing = record["request"], record["enrichment"], record["routing"]
     # A duplicate creates no new work but is still the citizen's request: it stays open with the agency of
     # its original, under the same goals, until the agency closes it.
@@ -144,8 +146,8 @@ def opened(record: dict, *, partition: int, offset: int, policy: str) -> Request
         priority=sys.intern(enrichment["priority"]), districts=interned_districts(enrichment["districts"]),
         agency=_intern(routing["agency"]), status=status, cycle=0, submitted_at=submitted,
         due_override=_ms(request["due_at"]) - submitted if request["due_at"] else None,
-        policy=policy, routed_at=(partition, offset), contact=_contact(record["contact"]),
-        language=request["language"])
+        policy=policy, contact=_contact(record["contact"]), language=request["language"],
+        work=lifecycle_transfers.details(record))
 
 
 def _ms(moment) -> int:

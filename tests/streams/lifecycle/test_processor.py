@@ -161,7 +161,9 @@ def test_a_transfer_hands_the_request_over(jurisdictions):
     p = processor(jurisdictions)
     p.on_routed(routed(), partition=0, offset=11)
     result = p.on_update(update("transferred", T0_MS + 60_000, to_agency="DOT"), partition=0)
-    assert [(t.to_agency, t.routed_at) for t in result.transfers] == [("DOT", (0, 11))]
+    work = [CODEC.decode(contract_schemas.ROUTED, e.value) for e in result.events
+            if e.topic == TOPICS.work(jurisdiction_id="nyc", agency="DOT")]
+    assert [w["routing"]["agency"] for w in work] == ["DOT"]
     assert events(result)[-1]["agency"] == "DOT"
     refused = events(p.on_update(update("acknowledged", T0_MS + 120_000), partition=0), TOPICS.rejected)
     assert refused[0]["reasons"][0]["code"] == "not_owner"
