@@ -10,8 +10,8 @@ from civicflow.streams.lifecycle import codec as lifecycle_codec
 from civicflow.streams.lifecycle import transfers as lifecycle_transfers
 from civicflow.streams.lifecycle.models import RequestState
 from tests import factories
-from tests.streams.lifecycle.test_processor import (  # noqa: F401 (jurisdictions is a fixture)
-    CODEC, HOUR, T0, T0_MS, TOPICS, Clock, jurisdictions, processor, update)
+from tests.streams.lifecycle.test_processor import (
+    CODEC, HOUR, T0, T0_MS, TOPICS, Clock, events, processor, routed, update)
 
 DOT_WORK = TOPICS.work(jurisdiction_id="nyc", agency="DOT")
 
@@ -40,6 +40,18 @@ def work_orders(result) -> list[dict]:
 
 def transferred(p, request_id="r-1"):
     return p.on_update(update("transferred", T0_MS + HOUR, request_id=request_id, to_agency="DOT"), partition=0)
+
+
+def test_a_transfer_hands_the_request_over(jurisdictions):
+    p = processor(jurisdictions)
+    p.on_routed(routed(), partition=0, offset=11)
+    result = p.on_update(update("transferred", T0_MS + 60_000, to_agency="DOT"), partition=0)
+    work = [CODEC.decode(contract_schemas.ROUTED, e.value) for e in result.events
+            if e.topic == TOPICS.work(jurisdiction_id="nyc", agency="DOT")]
+    assert [w["routing"]["agency"] for w in work] == ["DOT"]
+    assert events(result)[-1]["agency"] == "DOT"
+    refused = events(p.on_update(update("acknowledged", T0_MS + 120_000), partition=0), TOPICS.rejected)
+    assert refused[0]["reasons"][0]["code"] == "not_owner"
 
 
 def test_the_work_order_is_the_routed_record_readdressed_without_contact(jurisdictions):
