@@ -1,6 +1,6 @@
 """The lifecycle agent: routed records, agency updates and clock ticks in; lifecycle events, escalations,
-notifications, update rejections and transferred requests' work out. A periodic timer fires due SLA timers; after a rebalance the timers of the partitions
-this worker owns are rebuilt from the recovered table.
+notifications, update rejections and transferred requests' work out. A periodic timer fires due SLA timers;
+after a rebalance the timers of the partitions this worker owns are rebuilt from the recovered table.
 
 The table lives in memory, or (`store="rocksdb://"`) in one local RocksDB database per partition
 (`store.LocalStates`): a restarted worker then reads only the changelog written after its last acknowledged

@@ -271,7 +271,7 @@ class LifecycleProcessor:
                 continue
             if not self.tracker.current(state, tag=tag, cycle=cycle, due=due):
                 continue  # stale: the goal was stopped, paused or replanned since
-            self._sla(result, request_id, state, (self.tracker.fire(request_id, state, tag),))
+            self._sla(result, request_id, state, (self.tracker.fire(request_id, state, name=tag),))
             touched[request_id] = state
         for request_id, state in touched.items():
             self._save(result, request_id, state)

@@ -65,7 +65,7 @@ class States:
             for request_id, value in list(self.store.items()):
                 state = self.get(request_id, value)
                 if state.partition in partitions:
-                    self._reindex(request_id, state, schedule)
+                    self._reindex(request_id, state, schedule=schedule)
                 else:
                     stale.append(request_id)
             for request_id in stale:
@@ -76,10 +76,10 @@ class States:
             for request_id, value in self.store.items(partitions=(partition,)):
                 # only what timers and counts need is read of a stored state
                 state = lifecycle_codec.stored(value) if isinstance(value, bytes) else value
-                self._reindex(request_id, state, schedule)
+                self._reindex(request_id, state, schedule=schedule)
             yield partition
 
-    def _reindex(self, request_id: str, state, schedule: Callable[[str, object], None]) -> None:
+    def _reindex(self, request_id: str, state, *, schedule: Callable[[str, object], None]) -> None:
         state.tally = None
         self._tally(state)
         schedule(request_id, state)

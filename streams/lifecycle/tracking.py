@@ -92,7 +92,7 @@ class Tracker:
             elif previous in pauses:
                 sla_goals.resume(goal, goal_state, at_ms=at_ms)
 
-    def fire(self, request_id: str, state: RequestState, name: str) -> SlaEvent:
+    def fire(self, request_id: str, state: RequestState, *, name: str) -> SlaEvent:
         """Fire the goal's due threshold and schedule its next one."""
         goal, goal_state = self.goals(state)[name], state.goals[name]
         at_ms = goal_state.next_due
@@ -111,7 +111,7 @@ class Tracker:
             while goal_state.outcome is None and goal_state.next_due is not None and goal_state.next_due < until:
                 if name not in goals:
                     break
-                yield self.fire(request_id, state, name)
+                yield self.fire(request_id, state, name=name)
 
     @staticmethod
     def current(state: RequestState, *, tag: str, cycle: int, due: int) -> bool:

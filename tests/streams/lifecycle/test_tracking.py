@@ -86,7 +86,7 @@ def test_the_tracker_returns_the_sla_events_of_a_move_and_of_its_timers(jurisdic
     assert list(tracker.move(state, previous="open", at_ms=T0_MS + HOUR // 2)) == [
         tracking.SlaEvent("met", "acknowledge", T0_MS + HOUR // 2, None)]
     due = [entry for batch in tracker.due_by(T0_MS + 5 * HOUR) for entry in batch]
-    fired = [tracker.fire("r-1", state, tag) for at, _, tag, cycle in due
+    fired = [tracker.fire("r-1", state, name=tag) for at, _, tag, cycle in due
              if tracker.current(state, tag=tag, cycle=cycle, due=at)]
     assert fired == [tracking.SlaEvent("warning", "resolve", T0_MS + 4 * HOUR, 0.5)], "the acknowledge timers are stale"
     assert list(tracker.catch_up("r-1", state, until=T0_MS + 9 * HOUR)) == [

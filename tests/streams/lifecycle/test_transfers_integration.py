@@ -69,8 +69,8 @@ def test_a_transferred_request_reaches_the_new_agency_as_it_was_routed(platform_
         with UpdateProducer(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT,
                             topics=topics, codec=helpers.CODEC) as updates:
             for request_id in request_ids:
-                updates.send(request_id=request_id, status="transferred", agency=routed[request_id]["routing"]["agency"],
-                             to_agency=to[request_id])
+                updates.send(request_id=request_id, status="transferred",
+                             agency=routed[request_id]["routing"]["agency"], to_agency=to[request_id])
 
     transfer(before)
     for agency in {to[r] for r in before}:
