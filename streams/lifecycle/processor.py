@@ -2,10 +2,11 @@
 it, SLA timers warn, breach and escalate. Pure logic: each input returns the records to send (lifecycle
 events, escalations, notifications, rejections, state writes for the changelog); the agent sends them.
 
-The processor composes three parts, each readable alone:
+The processor composes parts that each read alone:
 - `state.States`: the request states, their changelog records and the open-request counts;
 - `tracking.Tracker`: SLA goals, timer heaps and watermarks, which return the SLA events that happened;
-- `notifications`: which citizen notifications a lifecycle event owes.
+- `notifications`: which citizen notifications a lifecycle event owes;
+- `transfers`: a transferred request's work order for its new agency, from its state.
 What stays here is applying agency updates (the state machine, the bounds on an update's time, parking) and
 turning what happened into records. Routed records do not move an event-time watermark (they come through
 intake later than the updates a replay writes directly); a request whose routed record arrives after its
