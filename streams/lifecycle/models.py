@@ -1,8 +1,10 @@
-"""What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates.
+"""What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates, and
+what a transfer's work order needs (`work`: lifecycle.transfers).
 
 Kept in the lifecycle table's in-memory store as RequestState objects; the changelog holds them as JSON lists
 (`as_list`; `codec.StateCodec` turns them back while Faust recovers the table). A worker may hold a million
-open requests, so repeated strings are interned, districts shared, and empty collections are one shared tuple.
+open requests, so repeated strings are interned, districts shared, empty collections are one shared tuple, and
+the work-order details stay one bytes object (their JSON) until a transfer reads them.
 """
 
 import sys
@@ -28,7 +30,6 @@ class RequestState:
     LAYOUT = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
               "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
               "goals", "recent", "pending", None, "closed_at", "expires_at", "contact", "language", "work")
-    PERSISTED = tuple(name for name in LAYOUT if name)
 
     def __init__(self, **values) -> None:
         for name in self.__slots__:
