@@ -13,6 +13,7 @@ from datetime import datetime
 import orjson
 
 from civicflow.streams.events import ids
+from civicflow.streams.lifecycle import models as lifecycle_models
 from civicflow.streams.lifecycle.models import RequestState
 
 TRANSFER_RULE = "transfer"
@@ -28,7 +29,7 @@ def details(record: dict) -> bytes:
     values.append(record.get("warnings") or None)
     while values and values[-1] is None:
         values.pop()
-    return orjson.dumps(values)
+    return lifecycle_models.json_bytes(values)
 
 
 def work_order(*, request_id: str, state: RequestState, update_id: str, topic: str, now: datetime,

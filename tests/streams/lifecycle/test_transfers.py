@@ -132,3 +132,10 @@ def test_a_transfer_of_a_state_stored_by_the_previous_version_sends_what_the_sta
     assert work["request"]["description"] is None and work["request"]["lat"] is None
     assert work["request"]["due_at"] == T0 + timedelta(days=3) and work["request"]["language"] == "es"
     assert work["enrichment"]["priority"] == "high" and work["routing"]["agency"] == "DOT"
+
+
+
+def test_details_read_from_the_changelog_are_kept_as_the_same_bytes():
+    kept = lifecycle_transfers.details(detailed_routed())
+    state = RequestState.from_list(json.loads(json.dumps(RequestState(work=json.loads(kept)).as_list())))
+    assert state.work == kept and isinstance(state.work, bytes)
