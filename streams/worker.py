@@ -71,9 +71,7 @@ def build(settings: Settings, *, web_port: int | None = None) -> faust.App:
         processor = LifecycleProcessor(jurisdictions=jurisdictions, codec=codec, topics=topics, store={},
                                        changelog_topic=lifecycle_changelog, options=lifecycle_options(settings))
         lifecycle_agents.register(app, processor=processor, topics=topics, changelog_topic=lifecycle_changelog,
-                                  tick_s=settings.timer_tick_s, bootstrap_servers=settings.bootstrap_servers,
-                                  security=kafka_security.from_settings(settings),
-                                  store=stream_app.table_store(settings))
+                                  tick_s=settings.timer_tick_s, store=stream_app.table_store(settings))
 
     @app.page("/metrics")
     async def metrics_page(web, request):

@@ -43,7 +43,16 @@ def open_state(*, n: int, partition: int, now_ms: int, due_ms: int | None, polic
     return RequestState(partition=partition, jurisdiction_id="nyc", external_id=str(n), service_code="noise-residential",
                         service_group="Noise", channel="web", priority="normal", districts={"borough": "Bronx"},
                         agency="NYPD", status="open", cycle=0, submitted_at=submitted, policy=policy,
-                        goals={"acknowledge": acknowledge, "resolve": resolve}, routed_at=[partition, n]).as_list()
+                        goals={"acknowledge": acknowledge, "resolve": resolve}, work=work_details(n)).as_list()
+
+
+def work_details(n: int) -> list:
+    """What a state keeps for a transfer's work order (lifecycle.transfers.details), sized as a demo NYC request:
+    a distinct address, point and text per request."""
+    return ["Noise - Residential", 40.8 + n * 1e-7, -73.9 - n * 1e-7, f"{2000 + n % 8000} FREDERICK DOUGLASS "
+            f"BOULEVARD, NEW YORK", f"10{n:08d}", {"descriptor": ["banging-pounding"],
+                                                     "location_type": ["residential-building-house"]},
+            f"Banging/Pounding - Residential Building/House ({n})", None, "default"]
 
 
 def preload(*, settings: Settings, requests: int, due: int, due_from_ms: int, due_span_ms: int, now_ms: int) -> None:

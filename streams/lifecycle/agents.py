@@ -1,6 +1,6 @@
-"""The lifecycle agent: routed records, agency updates and clock ticks in; lifecycle events, escalations and
-update rejections out. A periodic timer fires due SLA timers; after a rebalance the timers of the partitions
-this worker owns are rebuilt from the recovered table.
+"""The lifecycle agent: routed records, agency updates and clock ticks in; lifecycle events, escalations,
+notifications, update rejections and transferred requests' work out. A periodic timer fires due SLA timers;
+after a rebalance the timers of the partitions this worker owns are rebuilt from the recovered table.
 
 The table lives in memory, or (`store="rocksdb://"`) in one local RocksDB database per partition
 (`store.LocalStates`): a restarted worker then reads only the changelog written after its last acknowledged
@@ -24,13 +24,10 @@ from civicflow.streams.events import clock as events_clock
 from civicflow.streams.events import dead_letters as events_dead_letters
 from civicflow.streams.events.models import Emit
 from civicflow.streams.kafka import internals as kafka_internals
-from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.kafka import tables as kafka_tables
 from civicflow.streams.kafka import transactions as kafka_transactions
 from civicflow.streams.lifecycle import codec as lifecycle_codec
 from civicflow.streams.lifecycle import machine
-from civicflow.streams.lifecycle import transfers as lifecycle_transfers
-from civicflow.streams.lifecycle.archive import RoutedArchive
 from civicflow.streams.lifecycle.processor import LifecycleProcessor, Result
 from civicflow.streams.lifecycle.store import LocalStates
 from civicflow.streams.observability import heap, logs, metrics
@@ -42,8 +39,7 @@ log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog_topic: str, tick_s: float,
-             bootstrap_servers: str | None, security: kafka_security.ClientSecurity, sink=None,
-             store: tuple[str, dict] = ("memory://", {})):
+             sink=None, store: tuple[str, dict] = ("memory://", {})):
     """Declare the table, the agent, the tick and the rebalance hooks. `processor.store` is set to the table's
     data: its in-memory dict, or its local databases for `store` ("rocksdb://", RocksDB options). `sink` receives
     what is sent: the app's producer unless a test gives its own."""
@@ -64,10 +60,7 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
         recovered = None
     source = app.topic(topics.routed, topics.updates, topics.clock, key_serializer="raw", value_serializer="raw")
     sink = sink or _ProducerSink(app)
-    archive = (RoutedArchive(bootstrap_servers=bootstrap_servers, security=security, topic=topics.routed)
-               if bootstrap_servers else None)
-    handler = _Handler(processor=processor, topics=topics, sink=sink, archive=archive,
-                       local=processor.store if local else None)
+    handler = _Handler(processor=processor, topics=topics, sink=sink, local=processor.store if local else None)
 
     metrics.zero(AGENT, outcomes=("opened", "transition", "parked", "notification", "rejected", "dead_lettered"),
                  reasons=machine.REFUSAL_CODES)
@@ -110,11 +103,6 @@ def register(app: faust.App, *, processor: LifecycleProcessor, topics, changelog
     async def forget_revoked(sender, revoked, **kwargs):
         processor.revoke({tp.partition for tp in revoked if tp.topic == topics.routed})
 
-    @app.on_before_shutdown.connect
-    async def stop_archive(sender, **kwargs):
-        if archive is not None:
-            await archive.stop()
-
     return lifecycle
 
 
@@ -151,12 +139,11 @@ class _ProducerSink:
 class _Handler:
     """Decodes one input, hands it to the processor and sends what comes back."""
 
-    def __init__(self, *, processor: LifecycleProcessor, topics, sink, archive, local: LocalStates | None) -> None:
+    def __init__(self, *, processor: LifecycleProcessor, topics, sink, local: LocalStates | None) -> None:
         self.processor = processor
         self.local = local  # the local databases, written as the changelog acknowledges
         self.topics = topics
         self.sink = sink
-        self.archive = archive
         self._refreshed = 0.0
 
     async def handle(self, event) -> None:
@@ -214,8 +201,6 @@ class _Handler:
     async def _send(self, result: Result, *, source: tuple[str, int]) -> None:
         for emit in result.events:
             await self.sink.send(emit, source=source)
-        for transfer in result.transfers:
-            await self._transfer(transfer, source=source)
         await self._send_state(result, source=source)
 
     async def _send_state(self, result: Result, *, source: tuple[str, int] | None = None) -> None:
@@ -223,19 +208,6 @@ class _Handler:
             future = await self.sink.send(emit, source=source)
             if self.local is not None:
                 self.local.sent(emit, future)
-
-    async def _transfer(self, transfer, *, source: tuple[str, int]) -> None:
-        if self.archive is None:
-            log.warning("transfer_without_archive", request_id=transfer.request_id)
-            return
-        partition, offset = transfer.routed_at
-        value = await self.archive.fetch(partition=partition, offset=offset, key=transfer.request_id.encode())
-        if value is None:
-            log.error("transfer_record_missing", request_id=transfer.request_id, to_agency=transfer.to_agency)
-            return
-        emit = lifecycle_transfers.work_for(codec=self.processor.codec, topics=self.topics, routed=value,
-                                           transfer=transfer, now=events_clock.utc_now())
-        await self.sink.send(emit, source=source)
 
     async def _dead_letter(self, message, code: str, reason: str) -> None:
         metrics.dead_lettered(AGENT, code).inc()

@@ -1,11 +1,15 @@
-"""What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates.
+"""What the lifecycle agent remembers about a request: owner, status, SLA cycle and goals, recent updates, and
+what a transfer's work order needs (`work`: lifecycle.transfers).
 
 Kept in the lifecycle table's in-memory store as RequestState objects; the changelog holds them as JSON lists
 (`as_list`; `codec.StateCodec` turns them back while Faust recovers the table). A worker may hold a million
-open requests, so repeated strings are interned, districts shared, and empty collections are one shared tuple.
+open requests, so repeated strings are interned, districts shared, empty collections are one shared tuple, and
+the work-order details stay one bytes object (their JSON) until a transfer reads them.
 """
 
 import sys
+
+import orjson
 
 from civicflow.streams.sla.goals import GoalState
 
@@ -18,9 +22,14 @@ class RequestState:
 
     __slots__ = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
                  "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
-                 "goals", "recent", "pending", "routed_at", "closed_at", "expires_at", "contact", "language",
-                 "tally")
-    PERSISTED = __slots__[:-1]  # tally is the worker's own bookkeeping: (agency, SLA state) it is counted under
+                 "goals", "recent", "pending", "closed_at", "expires_at", "contact", "language", "work", "tally")
+    # The stored list's positions. None marks a position earlier versions wrote and this one does not use (the
+    # routed record's (partition, offset), read back for transfers before `work` was kept): written as null,
+    # ignored when read, so lists of either version read the same. New fields go at the end. tally is the
+    # worker's own bookkeeping, never stored: the (partition, agency, SLA state) the request is counted under.
+    LAYOUT = ("partition", "jurisdiction_id", "external_id", "service_code", "service_group", "channel",
+              "priority", "districts", "agency", "status", "cycle", "submitted_at", "policy", "due_override",
+              "goals", "recent", "pending", None, "closed_at", "expires_at", "contact", "language", "work")
 
     def __init__(self, **values) -> None:
         for name in self.__slots__:
@@ -32,7 +41,8 @@ class RequestState:
         self.goals = self.goals or {}
         self.recent = tuple(tuple(r) for r in self.recent) if self.recent else ()
         self.pending = tuple(self.pending) if self.pending else ()
-        self.routed_at = tuple(self.routed_at) if self.routed_at else None
+        if isinstance(self.work, list):  # as stored: the routed record's work-order details (transfers.details)
+            self.work = json_bytes(self.work)
         self.contact = tuple(self.contact) if self.contact else None  # (email, phone, first_name, device_id)
         self.districts = interned_districts(self.districts)
 
@@ -42,14 +52,17 @@ class RequestState:
         return self.status is not None
 
     def as_list(self) -> list:
-        values = [getattr(self, name) for name in self.PERSISTED]
-        values[self.PERSISTED.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
-        values[self.PERSISTED.index("districts")] = dict(self.districts)
+        values = [getattr(self, name) if name else None for name in self.LAYOUT]
+        values[self.LAYOUT.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
+        values[self.LAYOUT.index("districts")] = dict(self.districts)
+        values[self.LAYOUT.index("work")] = orjson.loads(self.work) if self.work else None
         return values
 
     @classmethod
     def from_list(cls, values: list) -> "RequestState":
-        state = cls(**dict(zip(cls.PERSISTED, values)))
+        """A state from its stored list, of this version or an earlier one (shorter, with other values at the
+        unused positions)."""
+        state = cls(**{name: value for name, value in zip(cls.LAYOUT, values) if name})
         state.goals = {sys.intern(name): GoalState.from_list(goal) for name, goal in state.goals.items()}
         return state
 
@@ -59,7 +72,7 @@ class StoredState:
     building the state: a worker rebuilds half a million of them from its local databases at every start."""
 
     __slots__ = ("partition", "agency", "status", "cycle", "goals", "expires_at", "tally")
-    _AT = tuple(RequestState.PERSISTED.index(name) for name in __slots__[:-1])
+    _AT = tuple(RequestState.LAYOUT.index(name) for name in __slots__[:-1])
 
     def __init__(self, values: list) -> None:
         (self.partition, self.agency, self.status, self.cycle, goals, self.expires_at) = (values[i] for i in self._AT)
@@ -78,6 +91,12 @@ class StoredGoal:
 
     def __init__(self, values: list) -> None:
         self.fired, self.outcome, self.next_due = values[2], values[3], values[6]
+
+
+def json_bytes(value) -> bytes:
+    """`value` as JSON bytes to keep: orjson's own bytes object holds on to the buffer it was written in (about
+    4 KiB each, 393 MiB for 100,000 of them where a copy takes 29), so a copy of the exact size is kept."""
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 _DISTRICTS: dict[tuple, dict] = {}

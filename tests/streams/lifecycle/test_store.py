@@ -8,8 +8,8 @@ import pytest
 from rocksdict import Options, Rdict
 
 from civicflow.streams.lifecycle.store import LocalStates
-from tests.streams.lifecycle.test_processor import (  # noqa: F401 (jurisdictions is a fixture)
-    HOUR, T0_MS, TOPICS, Clock, events, jurisdictions, kinds, processor, routed, update)
+from tests.streams.lifecycle.test_processor import (
+    HOUR, T0_MS, TOPICS, Clock, events, kinds, processor, routed, update)
 
 OFFSET_KEY = b"__faust\0offset__"
 
