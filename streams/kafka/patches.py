@@ -168,15 +168,17 @@ def hold_streams_until_sought() -> None:
 
 
 def hand_over_each_record_once() -> None:
-    """Both brokers: Faust's consumer, not the broker. Faust hands a stream a record at the offset it handed over
-    last once more (its read-offset test is `>=`, see kafka.deliveries), and the agent processed it twice: with
-    exactly_once on Apache Kafka, a failover run under load (the test's workers, broker and client on one core)
-    read 2 records twice with read_committed, the routed record and the agency's copy of one request, both written
-    by one worker from the same intake offset (the last of its partition) in the same batch, at adjacent offsets of
-    one committed transaction. Transactions cannot help there: both copies were in the transaction that committed
-    the input. Here a record at or before the last offset handed over for its partition is dropped (and logged),
-    until a seek (Faust's perform_seek after a rebalance, or seek) makes earlier records due again. Changelog
-    records are left to Faust's recovery, which seeks them itself.
+    """Both brokers: Faust's consumer, not the broker. With exactly_once on Apache Kafka, a failover run under load
+    (the test's workers, broker and client on one core) read 2 records twice with read_committed: the routed record
+    and the agency's copy of one request, each pair at adjacent offsets of one batch of one producer id and epoch,
+    committed by one marker, and the worker's log has the request routed twice from the same intake offset (the
+    last of its partition) 30 µs apart, in one batch. Transactions cannot help there: both copies were in the
+    transaction that committed the input. Faust's consumer drops a record older than the last one it handed over
+    for its partition but lets one at that very offset through (its read-offset test is `>=`, see
+    kafka.deliveries), so a copy fetched again reaches the agent. Here a record at or before the last offset handed
+    over for its partition is dropped (and logged: `repeated_record_dropped`) until a seek (Faust's perform_seek
+    after a rebalance, or seek) makes earlier records due again; changelog records are left to Faust's recovery,
+    which seeks them itself. one_copy_of_each_input_per_batch covers a copy made further on.
 
     `getmany`, `perform_seek` and `seek` are Faust's Consumer methods its fetcher and recovery call; the state is
     kept on the consumer (`_civicflow_deliveries`)."""
@@ -211,9 +213,10 @@ def hand_over_each_record_once() -> None:
 
 def one_copy_of_each_input_per_batch() -> None:
     """Both brokers: Faust's streams. An agent's batch (`take_events`) held the same intake record twice in the
-    failover run described in hand_over_each_record_once; whichever layer copied it, an input is processed once
-    per batch here: the batch the agent gets keeps the first copy (Faust still acknowledges every copy after the
-    batch, as it does every event of it), and the others are logged.
+    failover run described in hand_over_each_record_once, and which layer made the copy is not shown; whichever it
+    was, an input is processed once per batch here: the batch the agent gets keeps the first copy (Faust still
+    acknowledges every copy after the batch, as it does every event of it), and the others are logged
+    (`repeated_input_dropped_from_batch`).
 
     `Stream.take_events` is Faust's public batch iterator; it is wrapped, not changed."""
     take_events = _replace(faust_streams.Stream, "take_events")
