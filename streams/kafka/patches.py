@@ -8,20 +8,25 @@ behaviour apply on every broker.
 """
 
 import asyncio
+import contextlib
 import time
 
+import structlog
+from faust import streams as faust_streams
 from faust.tables import recovery as faust_recovery
 from aiokafka import TopicPartition
 from aiokafka import errors as aiokafka_errors
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from civicflow.streams.kafka import deliveries as kafka_deliveries
 from civicflow.streams.kafka import offsets as kafka_offsets
 from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.kafka import transactions as kafka_transactions
 
 _thread = faust_aiokafka.AIOKafkaConsumerThread
 _consumer = faust_consumer.Consumer
+log = structlog.get_logger(__name__)
 
 
 def apply(settings) -> None:
@@ -42,6 +47,8 @@ def apply(settings) -> None:
         create_topics_past_dead_nodes()
     seek_uncommitted_by_reset_policy()
     hold_streams_until_sought()
+    hand_over_each_record_once()
+    one_copy_of_each_input_per_batch()
     ack_only_delivered()
     commit_with_outputs()
     abort_kept_transactions_on_rebalance()
@@ -158,6 +165,81 @@ def hold_streams_until_sought() -> None:
         return await original(self, assigned)
 
     faust_aiokafka.ConsumerRebalanceListener.on_partitions_assigned = on_partitions_assigned
+
+
+def hand_over_each_record_once() -> None:
+    """Both brokers: Faust's consumer, not the broker. With exactly_once on Apache Kafka, a failover run under load
+    (the test's workers, broker and client on one core) read 2 records twice with read_committed: the routed record
+    and the agency's copy of one request, each pair at adjacent offsets of one batch of one producer id and epoch,
+    committed by one marker, and the worker's log has the request routed twice from the same intake offset (the
+    last of its partition) 30 µs apart, in one batch. Transactions cannot help there: both copies were in the
+    transaction that committed the input. Faust's consumer drops a record older than the last one it handed over
+    for its partition but lets one at that very offset through (its read-offset test is `>=`, see
+    kafka.deliveries), so a copy fetched again reaches the agent. Here a record at or before the last offset handed
+    over for its partition is dropped (and logged: `repeated_record_dropped`) until a seek (Faust's perform_seek
+    after a rebalance, or seek) makes earlier records due again; changelog records are left to Faust's recovery,
+    which seeks them itself. one_copy_of_each_input_per_batch covers a copy made further on.
+
+    `getmany`, `perform_seek` and `seek` are Faust's Consumer methods its fetcher and recovery call; the state is
+    kept on the consumer (`_civicflow_deliveries`)."""
+    getmany = _replace(_consumer, "getmany")
+    perform_seek = _replace(_consumer, "perform_seek")
+    seek = _replace(_consumer, "seek")
+
+    async def handing_over_once(self, timeout):
+        handed, changelogs = _deliveries(self), self.app.tables.changelog_topics
+        async for tp, message in getmany(self, timeout):
+            if tp.topic in changelogs or handed.first(tp, message.offset):
+                yield tp, message
+            else:
+                log.warning("repeated_record_dropped", topic=tp.topic, partition=tp.partition, offset=message.offset)
+
+    async def seeking_all(self):
+        try:
+            return await perform_seek(self)
+        finally:  # after the seek: records fetched before it, handed over meanwhile, must not hide later ones
+            _deliveries(self).sought()
+
+    async def seeking(self, partition, offset):
+        try:
+            return await seek(self, partition, offset)
+        finally:
+            _deliveries(self).sought([partition])
+
+    _consumer.getmany = handing_over_once
+    _consumer.perform_seek = seeking_all
+    _consumer.seek = seeking
+
+
+def one_copy_of_each_input_per_batch() -> None:
+    """Both brokers: Faust's streams. An agent's batch (`take_events`) held the same intake record twice in the
+    failover run described in hand_over_each_record_once, and which layer made the copy is not shown; whichever it
+    was, an input is processed once per batch here: the batch the agent gets keeps the first copy (Faust still
+    acknowledges every copy after the batch, as it does every event of it), and the others are logged
+    (`repeated_input_dropped_from_batch`).
+
+    `Stream.take_events` is Faust's public batch iterator; it is wrapped, not changed."""
+    take_events = _replace(faust_streams.Stream, "take_events")
+
+    async def taking_each_once(self, max_, within):
+        async with contextlib.aclosing(take_events(self, max_, within)) as batches:
+            async for events in batches:
+                kept = kafka_deliveries.once_each(events)
+                if len(kept) < len(events):
+                    kept_ids = {id(event) for event in kept}
+                    log.warning("repeated_input_dropped_from_batch", copies=len(events) - len(kept),
+                                inputs=sorted({(e.message.topic, e.message.partition, e.message.offset)
+                                               for e in events if id(e) not in kept_ids}))
+                yield kept
+
+    faust_streams.Stream.take_events = taking_each_once
+
+
+def _deliveries(consumer) -> kafka_deliveries.Deliveries:
+    handed = getattr(consumer, "_civicflow_deliveries", None)
+    if handed is None:
+        handed = consumer._civicflow_deliveries = kafka_deliveries.Deliveries()
+    return handed
 
 
 def ack_only_delivered() -> None:

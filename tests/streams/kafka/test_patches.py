@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.structs import OffsetAndMetadata
+from faust import streams as faust_streams
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
@@ -35,6 +36,63 @@ def test_a_message_skipped_before_any_stream_saw_it_is_not_acknowledged():
     # with no committed offset known, Faust commits from the lowest ack: the skipped offset is read again only
     # because the rebalance's seek goes back to the committed offset (see the seek test below)
     assert consumer._new_offset(TP("intake", 0)) == 9
+
+
+async def test_a_record_handed_over_again_reaches_no_stream_until_a_seek_makes_it_due():
+    patches.hand_over_each_record_once()  # keeps Faust's methods, which the fakes stand in for below
+    app = faust.App(f"patches-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+    consumer, tp = app.consumer, TP("intake", 3)
+    fetched = [[1047, 1048, 1048], [1048, 1049], [1047, 1048]]  # the last one again; then again after a seek
+    handed, seeks = [], []
+
+    async def fake_getmany(self, timeout):
+        for offset in fetched.pop(0):
+            yield tp, _message("intake", offset)
+
+    async def fake_perform_seek(self):
+        seeks.append("seek")
+
+    originals = {name: getattr(patches._consumer, f"_civicflow_original_{name}") for name in ("getmany",
+                                                                                             "perform_seek")}
+    patches._consumer._civicflow_original_getmany = fake_getmany
+    patches._consumer._civicflow_original_perform_seek = fake_perform_seek
+    try:
+        patches.hand_over_each_record_once()
+        for _ in range(2):
+            handed += [message.offset async for _, message in consumer.getmany(timeout=0)]
+        await consumer.perform_seek()
+        handed += [message.offset async for _, message in consumer.getmany(timeout=0)]
+    finally:
+        for name, original in originals.items():
+            setattr(patches._consumer, f"_civicflow_original_{name}", original)
+        patches.hand_over_each_record_once()
+    assert seeks == ["seek"]
+    assert handed == [1047, 1048, 1049, 1047, 1048]
+
+
+async def test_an_agent_batch_gets_each_input_once_and_faust_acknowledges_every_copy():
+    patches.one_copy_of_each_input_per_batch()  # keeps Faust's take_events, which the fake stands in for below
+    app = faust.App(f"patches-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+    stream = app.stream([])
+    copies = [SimpleNamespace(message=_message("intake", offset)) for offset in (1047, 1048, 1048)]
+    acknowledged = []
+
+    async def fake_take_events(self, max_, within):
+        try:
+            yield list(copies)
+        finally:  # as Faust's: every event of the batch is acknowledged after it
+            acknowledged.extend(event.message.offset for event in copies)
+
+    original = faust_streams.Stream._civicflow_original_take_events
+    faust_streams.Stream._civicflow_original_take_events = fake_take_events
+    try:
+        patches.one_copy_of_each_input_per_batch()
+        batches = [[event.message.offset for event in events] async for events in stream.take_events(500, 0.01)]
+    finally:
+        faust_streams.Stream._civicflow_original_take_events = original
+        patches.one_copy_of_each_input_per_batch()
+    assert batches == [[1047, 1048]]
+    assert acknowledged == [1047, 1048, 1048]
 
 
 @pytest.mark.integration
