@@ -21,6 +21,7 @@ from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.kafka import partitioner
 from civicflow.streams.lifecycle.processor import LifecycleProcessor
 from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline import models as pipeline_models
 from civicflow.streams.pipeline.stages import Pipeline
 
 BATCH = 256  # consecutive submissions decided together, as the intake agent takes a batch
@@ -123,11 +124,9 @@ class LocalEngine:
             record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
             key = sdk_requests.partition_key(record)
             partition = partitioner.partition_for(key, self.partitions)
-            source = (self.topics.intake, partition, next(self._offsets[("intake", partition)]))
-            inputs.append((key, self.codec.encode(contract_schemas.SUBMITTED, record), source))
-        self.pipeline.prepare([(source, value) for _, value, source in inputs])
-        outcomes = [self.pipeline.process(key=key, value=value, source=source) for key, value, source in inputs]
-        self.pipeline.finish()
+            source = pipeline_models.Source(self.topics.intake, partition, next(self._offsets[("intake", partition)]))
+            inputs.append(pipeline_models.Input(key, self.codec.encode(contract_schemas.SUBMITTED, record), source))
+        outcomes = self.pipeline.run(inputs)
         for outcome in outcomes:
             for emit in outcome.emits:
                 if emit.topic == self.topics.routed:

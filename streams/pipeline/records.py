@@ -1,7 +1,5 @@
 """Output records of the pipeline, shaped as the Avro contracts in schemas/."""
 
-from datetime import datetime
-
 from civicflow.streams.contracts import codec as contract_codec
 from civicflow.streams.events import ids
 
@@ -10,7 +8,7 @@ _DETAIL_FIELDS = ("channel", "language", "submitted_at", "lat", "long", "address
                   "attributes", "description", "media_url", "due_at", "external_id")
 
 
-def rejected(*, submission: dict, reasons: list, now: datetime, source: tuple[str, int, int],
+def rejected(*, submission: dict, reasons: list, now_ms: int, source: tuple[str, int, int],
              original_request_id: str | None = None) -> dict:
     """A RequestRejected record carrying every reason and the original submission (its times as the
     contract's milliseconds, which encode faster than datetimes)."""
@@ -22,7 +20,7 @@ def rejected(*, submission: dict, reasons: list, now: datetime, source: tuple[st
         "event_id": event_id,
         "request_id": submission["request_id"],
         "jurisdiction_id": submission["jurisdiction_id"],
-        "rejected_at": now,
+        "rejected_at": now_ms,
         "reasons": [{"code": r.code, "message": r.message, "field": r.field} for r in reasons],
         "original_request_id": original_request_id,
         "submission": {**submission, "submitted_at": contract_codec.millis(submission["submitted_at"]),
@@ -30,7 +28,7 @@ def rejected(*, submission: dict, reasons: list, now: datetime, source: tuple[st
     }
 
 
-def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: datetime,
+def routed(*, submission: dict, service, enrichment: dict, routing: dict, now_ms: int,
            warnings: list = ()) -> dict:
     """A RequestRouted record with contact details (the pipeline writes agencies' copies without them); its
     times are the contract's milliseconds, which encode faster than datetimes."""
@@ -43,7 +41,7 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now: d
         "event_id": ids.for_request(request_id=submission["request_id"], kind="routed"),
         "request_id": submission["request_id"],
         "jurisdiction_id": submission["jurisdiction_id"],
-        "routed_at": contract_codec.millis(now),
+        "routed_at": now_ms,
         "request": details,
         "contact": contact if any(contact.values()) else None,
         "enrichment": enrichment,
