@@ -1,6 +1,10 @@
 """Output records of the pipeline, shaped as the Avro contracts in schemas/."""
 
+import functools
+
 from civicflow.streams.contracts import codec as contract_codec
+from civicflow.streams.contracts import schemas as contract_schemas
+from civicflow.streams.events import clock as event_clock
 from civicflow.streams.events import ids
 
 CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
@@ -32,9 +36,10 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now_ms
            warnings: list = ()) -> dict:
     """A RequestRouted record with contact details (the pipeline writes agencies' copies without them); its
     times are the contract's milliseconds, which encode faster than datetimes."""
-    details = {name: submission[name] for name in _DETAIL_FIELDS}
-    details.update(service_code=submission["service_code"], service_name=service.service_name,
-                   service_group=service.group, submitted_at=contract_codec.millis(submission["submitted_at"]),
+    details = {"service_code": submission["service_code"], "service_name": service.service_name,
+               "service_group": service.group}  # the contract's order, as consumers decode it
+    details.update((name, submission[name]) for name in _DETAIL_FIELDS)
+    details.update(submitted_at=contract_codec.millis(submission["submitted_at"]),
                    due_at=contract_codec.millis(submission["due_at"]))
     contact = {name: submission[name] for name in CONTACT_FIELDS}
     return {
@@ -48,3 +53,29 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now_ms
         "routing": routing,
         "warnings": [{"code": w.code, "message": w.message, "field": w.field} for w in warnings],
     }
+
+
+def submission_as_read(record: dict) -> dict:
+    """A submission record as the intake decodes it from Avro: the contract's fields in its order, its times at
+    the contract's millisecond precision."""
+    read = {name: record[name] for name in _submission_fields()}
+    for name in ("submitted_at", "due_at"):
+        moment = read[name]
+        if moment is not None and moment.microsecond % 1000:
+            read[name] = moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+    return read
+
+
+def routed_as_read(record: dict) -> dict:
+    """A routed record as its topic's consumers decode it from Avro: its times (epoch milliseconds here) as
+    aware datetimes."""
+    request = record["request"]
+    due_at = request["due_at"]
+    return {**record, "routed_at": event_clock.from_ms(record["routed_at"]),
+            "request": {**request, "submitted_at": event_clock.from_ms(request["submitted_at"]),
+                        "due_at": None if due_at is None else event_clock.from_ms(due_at)}}
+
+
+@functools.cache
+def _submission_fields() -> tuple[str, ...]:
+    return tuple(f["name"] for f in contract_schemas.current()[contract_schemas.SUBMITTED]["fields"])

@@ -74,11 +74,16 @@ class Pipeline:
     # ---- decode -----------------------------------------------------------------------------------------
 
     def decode(self, inputs: Sequence[Input]) -> list[Decoded]:
-        """Each input's submission (or its DecodeError), with the batch's points looked up in one go per
-        jurisdiction; a failed lookup is left for the input's own lookup to meet and report."""
+        """Each input's submission (or its DecodeError), with the batch's points looked up (`prefetch`)."""
         decoded = [self._decode(item.value) for item in inputs]
+        self.prefetch(decoded)
+        return decoded
+
+    def prefetch(self, submissions: Sequence[Decoded]) -> None:
+        """Look up the districts of the submissions' points in one go per jurisdiction (a submission decided
+        later finds its districts ready); a failed lookup is left for the submission's own to meet and report."""
         points = defaultdict(list)
-        for submission in decoded:
+        for submission in submissions:
             if isinstance(submission, dict) and submission["lat"] is not None and submission["long"] is not None:
                 points[submission["jurisdiction_id"]].append((submission["lat"], submission["long"]))
         for jurisdiction_id, located in points.items():
@@ -87,7 +92,6 @@ class Pipeline:
                     self.jurisdictions[jurisdiction_id].geography.prime(located)
                 except Exception:  # each point is looked up again on its own, and fails there with its request
                     log.exception("district_prefetch_failed", jurisdiction_id=jurisdiction_id)
-        return decoded
 
     def _decode(self, value: bytes | None) -> Decoded:
         try:
