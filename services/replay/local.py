@@ -25,7 +25,7 @@ from civicflow.streams.pipeline import models as pipeline_models
 from civicflow.streams.pipeline import records as pipeline_records
 from civicflow.streams.pipeline.stages import Pipeline
 
-BATCH = 256  # consecutive submissions decided together, as the intake agent takes a batch
+READ_AHEAD = 4096  # events whose submissions are made records and have their points looked up together
 
 
 class _Kept:
@@ -96,41 +96,49 @@ class LocalEngine:
     def run(self, *, reader, events: Iterable, progress=None) -> Records:
         """Every event in order (they are sorted by time; a list or a stream), then the end of the data on every
         partition. `progress.update()` is called once per event processed."""
-        batch, last = [], None
-        for event in events:
-            last = event
-            if event.kind == "submission":
-                batch.append(event)
-                if len(batch) >= BATCH:
-                    self._submissions(reader, batch)
-                    batch = []
-            else:
-                if batch:
-                    self._submissions(reader, batch)
-                    batch = []
-                self._update(reader, event)
-            if progress is not None:
-                progress.update()
-        if batch:
-            self._submissions(reader, batch)
+        stream, last = iter(events), None
+        while chunk := list(itertools.islice(stream, READ_AHEAD)):
+            last = chunk[-1]
+            self._chunk(reader, chunk, progress)
         if last is not None:
             end_ms = int(last.at.timestamp() * 1000) + 1
             for partition in range(self.partitions):
                 self._lifecycle(self.lifecycle.on_watermark(partition=partition, watermark=end_ms))
         return self.records
 
-    def _submissions(self, reader, batch) -> None:
-        """Decide a batch of submissions as the intake agent does, on the records themselves: what Kafka would
-        carry is the same record through Avro (the engines' equivalence test holds this to the Avro path)."""
-        inputs, submissions = [], []
-        for event in batch:
-            record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
-            key = sdk_requests.partition_key(record)
-            partition = partitioner.partition_for(key, self.partitions)
-            source = pipeline_models.Source(self.topics.intake, partition, next(self._offsets[("intake", partition)]))
-            inputs.append(pipeline_models.Input(key, None, source))
-            submissions.append(pipeline_records.submission_as_read(record))
-        self.pipeline.prefetch(submissions)
+    def _chunk(self, reader, chunk: list, progress) -> None:
+        """The chunk's submissions are made records and their points looked up together first (neither depends
+        on what came before); then its events go in order, each run of consecutive submissions decided as the
+        intake agent decides a batch."""
+        submitted = {n: self._submission(reader, event) for n, event in enumerate(chunk)
+                     if event.kind == "submission"}
+        self.pipeline.prefetch([submission for _, submission in submitted.values()])
+        run: list = []
+        for n, event in enumerate(chunk):
+            if n in submitted:
+                run.append(submitted[n])
+            else:
+                if run:
+                    self._decide(run)
+                    run = []
+                self._update(reader, event)
+            if progress is not None:
+                progress.update()
+        if run:
+            self._decide(run)
+
+    def _submission(self, reader, event) -> tuple[pipeline_models.Input, dict]:
+        """The intake input (no bytes: the record stays a record) and the submission as the intake reads it."""
+        record = sdk_requests.to_record(reader.request(event.row, submitted_at=event.at))
+        key = sdk_requests.partition_key(record)
+        partition = partitioner.partition_for(key, self.partitions)
+        source = pipeline_models.Source(self.topics.intake, partition, next(self._offsets[("intake", partition)]))
+        return pipeline_models.Input(key, None, source), pipeline_records.submission_as_read(record)
+
+    def _decide(self, run: list[tuple[pipeline_models.Input, dict]]) -> None:
+        """Decide submissions as the intake agent does, on the records themselves: what Kafka would carry is the
+        same record through Avro (the engines' equivalence test holds this to the Avro path)."""
+        inputs, submissions = zip(*run)
         for outcome in self.pipeline.decide(inputs, submissions):
             decided = outcome.decision
             if decided.kind == "rejected":  # rare: through Avro, as the Kafka engine reads it
