@@ -38,9 +38,10 @@ def routed(*, submission: dict, service, enrichment: dict, routing: dict, now_ms
     times are the contract's milliseconds, which encode faster than datetimes."""
     details = {"service_code": submission["service_code"], "service_name": service.service_name,
                "service_group": service.group}  # the contract's order, as consumers decode it
-    details.update((name, submission[name]) for name in _DETAIL_FIELDS)
-    details.update(submitted_at=contract_codec.millis(submission["submitted_at"]),
-                   due_at=contract_codec.millis(submission["due_at"]))
+    for name in _DETAIL_FIELDS:
+        details[name] = submission[name]
+    details["submitted_at"] = contract_codec.millis(submission["submitted_at"])
+    details["due_at"] = contract_codec.millis(submission["due_at"])
     contact = {name: submission[name] for name in CONTACT_FIELDS}
     return {
         "event_id": ids.for_request(request_id=submission["request_id"], kind="routed"),
