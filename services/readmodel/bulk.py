@@ -169,17 +169,17 @@ class _DriverSql:
         if not processors:
             return [values(row) for row in rows]
         at = {name: n for n, name in enumerate(self.names)}
-        converters = tuple((at[name], kind, process) for name, kind, process in processors if name in at)
+        converters = tuple((at[name], memo.setdefault(kind, {}), process) for name, kind, process in processors
+                           if name in at)  # (position, the converted values of the column's type, processor)
         out = []
         for row in rows:
             row = list(values(row))
-            for n, kind, process in converters:
+            for n, seen, process in converters:
                 value = row[n]
                 if value is not None:
-                    key = (kind, value)
-                    converted = memo.get(key)
+                    converted = seen.get(value)
                     if converted is None:
-                        converted = memo[key] = process(value)
+                        converted = seen[value] = process(value)
                     row[n] = converted
             out.append(tuple(row))
         return out
