@@ -1,7 +1,9 @@
 """The processing clock, in UTC, as datetimes or epoch milliseconds (the contracts' unit)."""
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def utc_now() -> datetime:
@@ -17,3 +19,8 @@ def wall_clock_ms() -> int:
 def to_ms(moment: datetime) -> int:
     """Epoch milliseconds of an aware datetime."""
     return int(moment.timestamp() * 1000)
+
+
+def from_ms(moment_ms: int) -> datetime:
+    """The aware UTC datetime of epoch milliseconds (exact: no float on the way)."""
+    return EPOCH + timedelta(milliseconds=moment_ms)

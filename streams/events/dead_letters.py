@@ -7,8 +7,9 @@ from civicflow.streams.events import ids
 
 
 def dead_letter(*, source: tuple[str, int, int], key: bytes | None, value: bytes | None,
-                code: str, reason: str, now: datetime) -> dict:
-    """A DeadLetter record keeping the raw input bytes."""
+                code: str, reason: str, now: datetime | int) -> dict:
+    """A DeadLetter record keeping the raw input bytes; `now` an aware datetime or epoch milliseconds (the
+    contract's timestamp-millis: the same bytes)."""
     topic, partition, offset = source
     return {
         "event_id": ids.for_input(topic=topic, partition=partition, offset=offset, kind="dead_letter"),

@@ -2,8 +2,8 @@
 
 Events are taken in small batches (at most BATCH_MAX, waiting at most `batch_within_s` for a batch to fill), which
 saves Faust's per-event agent overhead. A batch is decoded and its points looked up together, then each event is
-processed, counted and logged on its own terms, and the batch's records go to the producer together before Faust
-acknowledges the batch.
+decided, the batch's records are encoded, each event is counted and logged on its own terms, and the batch's
+records go to the producer together before Faust acknowledges the batch (streams/pipeline/stages.py).
 """
 
 import asyncio
@@ -22,6 +22,7 @@ from civicflow.streams.kafka import partitioner as kafka_partitioner
 from civicflow.streams.kafka import transactions as kafka_transactions
 from civicflow.streams.observability import logs, metrics
 from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline import models as pipeline_models
 from civicflow.streams.pipeline.stages import Pipeline
 from civicflow.streams.validation import models as validation_models
 
@@ -123,20 +124,18 @@ class ProducerSink:
         await producer.send_batch(batch, topic, partition=partition)
 
 
-def _source(message) -> tuple[str, int, int]:
-    return message.topic, message.partition, message.offset
+def _input(message) -> pipeline_models.Input:
+    return pipeline_models.Input(message.key, message.value,
+                                 pipeline_models.Source(message.topic, message.partition, message.offset))
 
 
 async def handle(*, messages: list, pipeline: Pipeline, sink) -> None:
-    """Process each intake message of a batch, encode the batch's routed records, count and log each outcome,
-    then send their records, those of each input partition together; never raises for bad input."""
-    pipeline.prepare([(_source(message), message.value) for message in messages])
-    outcomes = []
-    for message in messages:
-        with logs.bound_source(message.topic, message.partition, message.offset):
-            outcomes.append(await _retrying(pipeline.process, key=message.key, value=message.value,
-                                            source=_source(message)))
-    await _retrying(pipeline.finish)
+    """Decide each intake message of a batch, encode the batch's records, count and log each outcome, then send
+    their records, those of each input partition together; never raises for bad input."""
+    inputs = [_input(message) for message in messages]
+    decoded = await _retrying(pipeline.decode, inputs=inputs)
+    outcomes = pipeline.decide(inputs, decoded)
+    await _retrying(pipeline.encode, inputs=inputs, outcomes=outcomes)
     emits, tally = defaultdict(list), metrics.Tally()
     verbose = logging.getLogger(__name__).isEnabledFor(logging.INFO)  # below it, info lines are not even built
     for message, outcome in zip(messages, outcomes):

@@ -12,6 +12,7 @@ from civicflow.streams.contracts import schemas as contract_schemas
 from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from civicflow.streams.pipeline import index as pipeline_index
+from civicflow.streams.pipeline.models import Input, Source
 from civicflow.streams.pipeline.stages import Pipeline
 from civicflow.streams.settings import Settings
 
@@ -35,7 +36,7 @@ def test_each_kind_of_demo_item_ends_as_intended(jurisdictions):
         else:
             record = sdk_requests.to_record(item)
             key, value = sdk_requests.partition_key(record), CODEC.encode(contract_schemas.SUBMITTED, record)
-        outcome = pipeline.process(key=key, value=value, source=("demo", 0, n))
+        outcome = pipeline.run([Input(key, value, Source("demo", 0, n))])[0]
         seen[(kind, outcome.kind)] += 1
         if kind == "resubmitted":
             assert outcome.reasons == ("duplicate_submission",)

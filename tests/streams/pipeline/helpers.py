@@ -12,14 +12,24 @@ CODEC = contract_codec.from_url(None)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
 
+NOW_MS = int(NOW.timestamp() * 1000)
+
+
 def pipeline(jurisdictions, *, codec=CODEC, changelog_topic: str | None = "state", topics=None):
     """An intake Pipeline on an empty index, its clock and the index's at NOW."""
     from civicflow.streams.pipeline import index as pipeline_index
     from civicflow.streams.pipeline.stages import Pipeline
 
-    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: int(NOW.timestamp() * 1000))
+    index = pipeline_index.IntakeIndex({}, idempotency_window_ms=86_400_000, clock=lambda: NOW_MS)
     return Pipeline(jurisdictions=jurisdictions, codec=codec, topics=topics or contract_topics.Topics(), index=index,
-                    changelog_topic=changelog_topic, clock=lambda: NOW)
+                    changelog_topic=changelog_topic, clock=lambda: NOW_MS)
+
+
+def run_one(pipeline, *, key: bytes | None, value: bytes | None, source: tuple[str, int, int]):
+    """The outcome of one input through the pipeline (a batch of one)."""
+    from civicflow.streams.pipeline.models import Input, Source
+
+    return pipeline.run([Input(key, value, Source(*source))])[0]
 
 
 def expected_places(jurisdictions, records, topics) -> dict[str, str]:
@@ -34,8 +44,8 @@ def expected_places(jurisdictions, records, topics) -> dict[str, str]:
     places = {}
     for n, record in enumerate(records):
         key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
-        outcome = pipeline.process(key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record),
-                                   source=("intake", 0, n))
+        outcome = run_one(pipeline, key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record),
+                          source=("intake", 0, n))
         places[record["request_id"]] = "duplicate" if outcome.kind == "duplicate" else next(
             e.topic for e in outcome.emits if e.topic != topics.routed)
     return places

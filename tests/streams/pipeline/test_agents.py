@@ -53,7 +53,7 @@ def _register(jurisdictions, tmp_path, clock: dict, *, live_index_clock: bool = 
         if live_index_clock:
             index.clock = lambda: max(index.watermarks.values(), default=0)
         return Pipeline(jurisdictions=jurisdictions, codec=CODEC, topics=TOPICS, index=index,
-                        changelog_topic=changelog_topic, clock=lambda: clock["now"])
+                        changelog_topic=changelog_topic, clock=lambda: int(clock["now"].timestamp() * 1000))
 
     agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
                                      changelog_topic=CHANGELOG,
@@ -208,7 +208,8 @@ async def test_an_unreachable_registry_delays_the_event_instead_of_dead_letterin
     sink, flaky = ListSink(), contract_codec.Codec(registry=FlakyRegistry(failures=2))
 
     def build_pipeline(index, changelog_topic):
-        return Pipeline(jurisdictions=jurisdictions, codec=flaky, topics=TOPICS, index=index, clock=lambda: NOW)
+        return Pipeline(jurisdictions=jurisdictions, codec=flaky, topics=TOPICS, index=index,
+                        clock=lambda: int(NOW.timestamp() * 1000))
 
     agent = pipeline_agents.register(app, build_pipeline=build_pipeline, intake_topic=TOPICS.intake,
                                      changelog_topic="flaky.changelog", idempotency_window_s=86400, sink=sink)

@@ -184,8 +184,8 @@ def _in_process(jurisdictions, topics, records) -> list[tuple[str, dict]]:
     events = []
     for n, record in enumerate(records):
         key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
-        outcome = pipeline.process(key=key, value=helpers.CODEC.encode(contract_schemas.SUBMITTED, record),
-                                   source=("intake", 0, n))
+        outcome = helpers.run_one(pipeline, key=key, value=helpers.CODEC.encode(contract_schemas.SUBMITTED, record),
+                                  source=("intake", 0, n))
         events += [(emit.topic, helpers.CODEC.decode(helpers.CODEC.subject_of(emit.value), emit.value))
                    for emit in outcome.emits if emit.topic in (topics.routed, topics.rejected)]
     return events

@@ -41,7 +41,8 @@ def _submission(**changes) -> dict:
 
 def _run(pipeline, record):
     key = f"{record['jurisdiction_id']}:{record['service_code']}".encode()
-    outcome = pipeline.process(key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record), source=("in", 0, 1))
+    outcome = helpers.run_one(pipeline, key=key, value=CODEC.encode(contract_schemas.SUBMITTED, record),
+                              source=("in", 0, 1))
     decoded = [(e.topic, CODEC.decode(CODEC.subject_of(e.value), e.value)) for e in outcome.emits]
     return outcome, decoded
 
