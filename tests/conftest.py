@@ -113,7 +113,7 @@ def broker(request):
         yield started
     finally:
         kafka_offsets.assume_embedded(None)
-        started.stop()
+        kafka_support.discard(started)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,7 +4,8 @@ The platform is `civicflow run` on free ports with its data directory in a scrat
 checkout (`.venv` and `../shared` are links), so the README's relative paths hold. Blocks run in README order, one
 command line at a time (a line ending in a backslash continues), with:
   - the API's documented address, 127.0.0.1:8311, replaced by the test platform's (its ports are free ones);
-  - a command that runs until stopped (`civicflow tail` without --exit or --max) stopped after a few seconds;
+  - a command that runs until stopped (`civicflow tail` without --exit or --max) stopped once it has printed its
+    first event, or after a few seconds when none came;
   - a capitalised placeholder inside a path (`…-RUN.sqlite3`) filled with the newest file that matches it.
 
 Annotations, an HTML comment on the line just before a block's opening fence:
@@ -15,10 +16,12 @@ suite, which this test is part of). Blocks without a language (program output) a
 
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +79,21 @@ def commands(block: Block) -> list[str]:
 
 def until_stopped(command: str) -> bool:
     return "civicflow tail" in command and not re.search(r"--(exit|max)\b|\s-[ec]\s", command)
+
+
+def run_until_stopped(argv: list[str], *, cwd: Path, env: dict) -> tuple[int | None, str]:
+    """Start a command that runs until stopped and stop it once it has printed something (an event), or after
+    UNTIL_STOPPED_S. Returns its exit code when it ended by itself (else None) and what it wrote on stderr."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=errors)
+        readable, _, _ = select.select([process.stdout], [], [], UNTIL_STOPPED_S)
+        ended = bool(readable) and not os.read(process.stdout.fileno(), 65536)  # end of output: it exited
+        if not ended:
+            process.kill()
+        code = process.wait()
+        process.stdout.close()
+        errors.seek(0)
+        return (code if ended else None), errors.read().decode(errors="replace")
 
 
 def fill_placeholders(command: str, cwd: Path) -> str:
@@ -154,15 +172,15 @@ def test_readme_block_runs_as_printed(block, platform):
         if block.kind == "shell" else [[str(REPO_ROOT / ".venv" / "bin" / "python"), "-c",
                                         block.text.replace(DOCUMENTED_API, api)]]
     for argv in runs:
-        stopped = until_stopped(argv[-1])
-        try:
-            done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True,
-                                  timeout=UNTIL_STOPPED_S if stopped else 300)
-        except subprocess.TimeoutExpired as running:
-            assert stopped, f"README.md line {block.line}: `{argv[-1]}` did not finish in 300 s"
-            said = (running.stderr or b"").decode() if isinstance(running.stderr, bytes) else running.stderr or ""
-            assert "Traceback" not in said, said
+        if until_stopped(argv[-1]):
+            code, said = run_until_stopped(argv, cwd=work, env=env)
+            assert code in (None, 0) and "Traceback" not in said, (
+                f"README.md line {block.line}: `{argv[-1]}` exited {code}:\n{said[-2000:]}")
             continue
+        try:
+            done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"README.md line {block.line}: `{argv[-1]}` did not finish in 300 s") from None
         assert done.returncode == 0 and "Traceback" not in done.stderr, (
             f"README.md line {block.line}: `{argv[-1]}` exited {done.returncode}:\n{done.stderr[-2000:]}\n"
             f"{done.stdout[-1000:]}\nChange the README (or annotate the block: <!-- readme-test: skip REASON -->)")

@@ -9,6 +9,7 @@ import yaml
 from civicflow.services.demo import nyc311
 from civicflow.services.sdk import requests as sdk_requests
 from civicflow.services.sdk.producer import RequestProducer
+from civicflow.streams import worker as stream_worker
 from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from civicflow.streams.kafka import security as kafka_security
@@ -85,8 +86,12 @@ def test_every_submission_ends_in_exactly_one_place(platform_settings, start_wor
     # the submissions are dated from 2015 on, a week apart: a horizon of a century lets live intake take them
     settings = platform_settings(jurisdictions_dir=_jurisdictions_without_rule_for(TRIAGED_AGENCY, tmp_path),
                                  time_horizon_days=36525)
-    jurisdiction = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)["nyc"]
+    jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
+    jurisdiction = jurisdictions["nyc"]
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
+    # every output topic exists before the read below lists their partitions: one the worker had not created yet
+    # would be left out of the read, and the count of records could be reached without it
+    stream_worker.ensure_topics(settings, jurisdictions)
     submitted, expected, reasons = _scenario(jurisdiction)
     raw = [b"\x00\x00\x00\x00\x01garbage-%d" % n for n in range(20)] + [b"{\"json\": %d}" % n for n in range(10)] + [
         b"\x00\x00\x00\x27\x10" + b"unknown schema %d" % n for n in range(10)]
