@@ -36,10 +36,11 @@ def _produce(*, bootstrap: str, topics, records, progress: list) -> None:
             progress.append(n)
 
 
-def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, list, object, list]:
+def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, list, object, list, dict]:
     """Two workers share the intake partitions; one is SIGKILLed a quarter into a 3,000-request stream and
     replaced. Returns where an uninterrupted run puts each request, the messages read from every output topic
-    (with the settings' isolation level) once each request has an outcome, the topics and the workers."""
+    (with the settings' isolation level) once each request has an outcome, the topics, the workers, and the
+    evidence of the kill: its time and the group's committed intake offsets throughout."""
     jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     records = workload.requests(jurisdiction=jurisdictions["nyc"], count=REQUESTS, seed=3)
@@ -49,6 +50,7 @@ def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, 
     names = helpers.output_topics(topics, jurisdictions["nyc"].agencies())
     stream_worker.ensure_topics(settings, jurisdictions)
 
+    commits = evidence.CommitWatcher(bootstrap=broker.bootstrap_servers, group=settings.app_id, topic=topics.intake).start()
     doomed = start_worker(settings, "doomed")
     survivor = start_worker(settings, "survivor")  # started at the same instant: each claims a web port of its own
     sent: list[int] = []
@@ -58,6 +60,7 @@ def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, 
     in_flight = len(helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=60, settle_s=0,
                                      until=lambda seen: len(seen) >= REQUESTS // 4))
     doomed.kill()
+    killed_at = time.time()
     replacement = start_worker(settings, "replacement")
     producer.join()
     assert 0 < in_flight < REQUESTS, "the worker died mid-stream"
@@ -66,7 +69,20 @@ def _kill_a_worker_mid_stream(*, settings, start_worker, broker) -> tuple[dict, 
     messages = helpers.read_all(bootstrap=broker.bootstrap_servers, names=names, timeout_s=180, settle_s=5,
                                 until=lambda seen: len({m.key for m in seen}) >= REQUESTS,
                                 isolation_level=settings.isolation_level)
-    return expected, messages, topics, [doomed, survivor, replacement]
+    commits.stop()
+    return expected, messages, topics, [doomed, survivor, replacement], dict(killed_at=killed_at, commits=commits)
+
+
+def _describe_losses(expected: dict, events: list, topics, *, broker, workers, kill: dict) -> list[str]:
+    """Where each lost request was: its intake partition and offset, who processed that partition before and
+    after the kill, the group's committed offsets around it and the workers' lines about the partition."""
+    lost = set(expected) - set(helpers.places_by_request(events, topics))
+    if not lost:
+        return []
+    intake = helpers.read_all(bootstrap=broker.bootstrap_servers, names=[topics.intake], timeout_s=60, settle_s=1,
+                              until=lambda seen: len(seen) >= REQUESTS)
+    return evidence.describe_losses(lost, intake, helpers.decoded(intake),
+                                    logs={w.log_path.stem: w.log() for w in workers}, **kill)
 
 
 def _lost_and_duplicated(expected: dict, events: list, topics) -> tuple[int, int]:
@@ -78,12 +94,13 @@ def _lost_and_duplicated(expected: dict, events: list, topics) -> tuple[int, int
 
 def test_a_killed_worker_loses_nothing_and_each_request_is_routed_once(platform_settings, start_worker, broker):
     settings = platform_settings()
-    expected, messages, topics, _ = _kill_a_worker_mid_stream(settings=settings, start_worker=start_worker,
-                                                              broker=broker)
+    expected, messages, topics, workers, kill = _kill_a_worker_mid_stream(settings=settings,
+                                                                          start_worker=start_worker, broker=broker)
     events = helpers.decoded(messages)
     lost, duplicated = _lost_and_duplicated(expected, events, topics)
     print(f"\nfailover at_least_once on {broker.kind}: sent {REQUESTS}, lost {lost}, duplicated {duplicated} "
           f"(records read twice before de-duplication by event id, of {len(events)})")
+    print("\n".join(_describe_losses(expected, events, topics, broker=broker, workers=workers, kill=kill)))
     places = helpers.places_by_request(events, topics)
     assert set(places) == set(expected), "no request lost, none invented"
     assert {rid: found for rid, found in places.items() if len(found) != 1} == {}
@@ -107,8 +124,8 @@ def test_exactly_once_a_killed_worker_loses_nothing_and_writes_nothing_twice(pla
         pytest.skip("exactly_once needs Kafka transactions, which the embedded broker does not have: run with "
                     "--broker=kafka")
     settings = platform_settings(processing_guarantee="exactly_once")
-    expected, messages, topics, workers = _kill_a_worker_mid_stream(settings=settings, start_worker=start_worker,
-                                                                    broker=broker)
+    expected, messages, topics, workers, kill = _kill_a_worker_mid_stream(settings=settings,
+                                                                          start_worker=start_worker, broker=broker)
     events = helpers.decoded(messages)
     lost, duplicated = _lost_and_duplicated(expected, events, topics)
     print(f"\nfailover exactly_once on {broker.kind} (read_committed): sent {REQUESTS}, lost {lost}, "
@@ -116,6 +133,7 @@ def test_exactly_once_a_killed_worker_loses_nothing_and_writes_nothing_twice(pla
     twice = evidence.describe_duplicates(messages, events, data_dir=broker.root / "data",
                                          logs={w.log_path.stem: w.log() for w in workers})
     print("\n".join(twice))
+    print("\n".join(_describe_losses(expected, events, topics, broker=broker, workers=workers, kill=kill)))
     places = helpers.places_by_request(events, topics)
     assert set(places) == set(expected), "no request lost, none invented"
     assert {rid: set(found) for rid, found in places.items()} == {rid: {place} for rid, place in expected.items()}
