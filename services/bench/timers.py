@@ -135,20 +135,24 @@ def main(*, bootstrap: str, data_dir: Path, requests: int = 500_000, due: int = 
 
         _say("  a second worker with standby replicas, then SIGKILL of the first…")
         second = launcher.start_worker(settings, web_port=settings.web_port + 1, log_path=second_log)
-        _wait_for_rebuild(second_log, timeout_s=900)
-        time.sleep(5)  # the assignment settles
-        owned = set(_rebuilds(restarted_log)[-1]["partitions"])
-        figures["standby_catch_up_s"] = _wait_for_standby(settings, data_dir / "faust" / settings.app_id / "worker-1",
-                                                          partitions=owned, timeout_s=900)
-        before = _rebuilds(second_log)
-        kill_ms = _write_due(settings, prefix="failover", count=restart_due, partitions=sorted(owned))
-        first.kill()
-        first.wait()
-        failover = _wait_for_rebuild(second_log, timeout_s=600, after=len(before))
-        figures["failover_first_timer_s"] = _first_fired(settings, prefix="failover", since_ms=kill_ms)
-        figures.update(failover_changelog_records_read=failover["read"],
-                       failover_standby_records_read=sum(r["standby_read"] for r in before) + failover["standby_read"])
-        _say(f"    first due timer fired {figures['failover_first_timer_s']} s after the SIGKILL")
+        try:
+            _wait_for_rebuild(second_log, timeout_s=900)
+            time.sleep(5)  # the assignment settles
+            owned = set(_rebuilds(restarted_log)[-1]["partitions"])
+            standby_dir = data_dir / "faust" / settings.app_id / "worker-1"
+            figures["standby_catch_up_s"] = _wait_for_standby(settings, standby_dir, partitions=owned, timeout_s=900)
+            before = _rebuilds(second_log)
+            kill_ms = _write_due(settings, prefix="failover", count=restart_due, partitions=sorted(owned))
+            first.kill()
+            first.wait()
+            failover = _wait_for_rebuild(second_log, timeout_s=600, after=len(before))
+            figures["failover_first_timer_s"] = _first_fired(settings, prefix="failover", since_ms=kill_ms)
+            figures.update(failover_changelog_records_read=failover["read"], failover_standby_records_read=sum(
+                r["standby_read"] for r in before) + failover["standby_read"])
+            _say(f"    first due timer fired {figures['failover_first_timer_s']} s after the SIGKILL")
+        except RuntimeError as error:  # one stage that does not finish: said in the figures, the others still run
+            figures["failover_error"] = str(error)
+            _say(f"    not measured: {error}")
     finally:
         launcher.stop_process(first)
         if second is not None:
