@@ -41,9 +41,9 @@ log = structlog.get_logger(__name__)
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that gives a child process these settings (every one, by its variable)."""
     env = dict(os.environ)
-    for name, field in Settings.model_fields.items():
+    for name, spec in Settings.model_fields.items():
         value = getattr(settings, name)
-        variable = field.validation_alias if isinstance(field.validation_alias, str) else name.upper()
+        variable = spec.validation_alias if isinstance(spec.validation_alias, str) else name.upper()
         if value is None:
             env.pop(variable, None)
         else:

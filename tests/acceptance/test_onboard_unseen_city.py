@@ -16,8 +16,6 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from civicflow.services.replay import agreement as replay_agreement
 from civicflow.streams.settings import REPO_ROOT
 from tests.conftest import SHARED_DATA
