@@ -20,6 +20,7 @@ from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from civicflow.streams.kafka import deliveries as kafka_deliveries
+from civicflow.streams.contracts import admin as contract_admin
 from civicflow.streams.kafka import offsets as kafka_offsets
 from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.kafka import transactions as kafka_transactions
@@ -333,7 +334,7 @@ def seek_only_built_offsets() -> None:
     faust_recovery.Recovery._seek_offsets = _seek_offsets
 
 
-CREATE_TOPIC_RETRY_S = 30.0  # longer than a dead node stays in the metadata (broker.session.timeout.ms, 9 s default)
+CREATE_TOPIC_RETRY_S = contract_admin.RETRY_S  # the same patience as the platform's own topic creation
 _NODE_GONE = (aiokafka_errors.NodeNotReadyError, aiokafka_errors.KafkaConnectionError,
               aiokafka_errors.NotControllerError, aiokafka_errors.RequestTimedOutError)
 

@@ -1,7 +1,8 @@
 """LifecycleEvent and update-rejection records, shaped as the Avro contracts in schemas/."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from civicflow.streams.events import clock as event_clock
 from civicflow.streams.events import ids
 from civicflow.streams.lifecycle.models import RequestState
 from civicflow.streams.open311 import statuses as open311_statuses
@@ -9,7 +10,8 @@ from civicflow.streams.sla import policy as sla_policy
 
 
 def at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    """The aware UTC datetime of the contract's epoch milliseconds (one conversion for the whole platform)."""
+    return event_clock.from_ms(ms)
 
 
 def lifecycle(*, request_id: str, state: RequestState, kind: str, occurred_ms: int, event_name: str,
