@@ -32,7 +32,7 @@ def stored(data: bytes) -> StoredState:
 
 
 def dumps(state: RequestState) -> bytes:
-    return orjson.dumps(state.as_list())
+    return orjson.dumps(state.as_list(work_as_json=True))
 
 
 codecs.register(NAME, StateCodec())

@@ -51,11 +51,14 @@ class RequestState:
         """False while only parked updates are known (the routed record has not arrived)."""
         return self.status is not None
 
-    def as_list(self) -> list:
+    def as_list(self, *, work_as_json: bool = False) -> list:
+        """The stored list. `work_as_json`: the work-order details as their kept JSON (an orjson Fragment, for
+        orjson.dumps), not parsed again: every state write of a request carries them, a transfer reads them."""
         values = [getattr(self, name) if name else None for name in self.LAYOUT]
         values[self.LAYOUT.index("goals")] = {name: goal.as_list() for name, goal in self.goals.items()}
         values[self.LAYOUT.index("districts")] = dict(self.districts)
-        values[self.LAYOUT.index("work")] = orjson.loads(self.work) if self.work else None
+        if self.work:
+            values[self.LAYOUT.index("work")] = orjson.Fragment(self.work) if work_as_json else orjson.loads(self.work)
         return values
 
     @classmethod
