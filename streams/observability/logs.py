@@ -6,6 +6,8 @@ from contextvars import ContextVar
 
 import structlog
 
+from civicflow.streams.kafka import noise as kafka_noise
+
 _SOURCE: ContextVar[tuple[str, int, int] | None] = ContextVar("civicflow_log_source", default=None)
 
 
@@ -77,4 +79,5 @@ def configure(*, log_format: str = "auto", level: str = "INFO") -> logging.Handl
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
+    kafka_noise.install()
     return root.handlers[0]
