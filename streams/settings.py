@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, validation_alias="CIVICFLOW_SESSION_TIMEOUT_S",
                                      description="[CIVICFLOW_SESSION_TIMEOUT_S] consumer group session "
                                      "timeout (6.0): failover time after a worker dies.")
+    reader_session_timeout_s: float = Field(default=30.0, ge=6.0, validation_alias="CIVICFLOW_READER_SESSION_TIMEOUT_S",
+                                            description="[CIVICFLOW_READER_SESSION_TIMEOUT_S] consumer group session "
+                                            "timeout of the projection, the notifier and the demo agencies (30.0): "
+                                            "how long a silent one keeps its partitions. A starved process that "
+                                            "misses its heartbeats for longer is put out of the group and must "
+                                            "rejoin before it reads on; one that stops cleanly leaves at once.")
     idempotency_window_s: int = Field(default=24 * 3600, validation_alias="CIVICFLOW_IDEMPOTENCY_WINDOW_S",
                                       description="[CIVICFLOW_IDEMPOTENCY_WINDOW_S] how long an idempotency key "
                                       "is remembered (86400).")

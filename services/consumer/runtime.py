@@ -111,11 +111,21 @@ def rewind(consumer, batch: Mapping) -> None:
             log.info("rewind_skipped", topic=tp.topic, partition=tp.partition, error=str(error))
 
 
+def session_timeout_ms(settings: Settings) -> int:
+    """The readers' consumer group session timeout (CIVICFLOW_READER_SESSION_TIMEOUT_S). With 6 s, a projection
+    starved of CPU (two cores shared by two brokers, workers and two test sessions) was found out of its group when
+    it stopped, its read model unchanged for over a minute; it carries on after one expiry (the stall test), so
+    the cost is in rejoining again and again while starved. A reader can wait longer for a crashed peer's
+    partitions than a stream worker can."""
+    return int(settings.reader_session_timeout_s * 1000)
+
+
 def consumer_for(settings: Settings, *, group: str, topics: Sequence[str], fetch_max_wait_ms: int) -> KafkaConsumer:
     """A consumer of the group from the earliest offset, offsets committed by `consume` after each batch."""
     return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, group_id=group,
                          auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms,
-                         session_timeout_ms=6000, heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
+                         session_timeout_ms=session_timeout_ms(settings), heartbeat_interval_ms=1000,
+                         metadata_max_age_ms=METADATA_MAX_AGE_MS,
                          isolation_level=settings.isolation_level,  # exactly_once: committed records only
                          **kafka_security.from_settings(settings).kafka_python())
 

@@ -19,6 +19,7 @@ import structlog
 from kafka import KafkaConsumer
 
 from civicflow.services.broker import service as broker_service
+from civicflow.services.consumer import runtime as consumer_runtime
 from civicflow.services.demo.agencies import DemoAgencies
 from civicflow.services.demo.feed import DemoFeed
 from civicflow.services.launcher import views
@@ -216,7 +217,8 @@ def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics
                              jurisdiction_id=jurisdiction.id)
     work = KafkaConsumer(*[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
                          bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
-                         auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
+                         auto_offset_reset="earliest", fetch_max_wait_ms=100,
+                         session_timeout_ms=consumer_runtime.session_timeout_ms(settings),
                          heartbeat_interval_ms=1000, isolation_level=settings.isolation_level,
                          **security.kafka_python())
     agencies = DemoAgencies(consumer=work, updates=updates)
