@@ -11,12 +11,18 @@ broker), else the process's settings (a worker's come from its parent, CIVICFLOW
 import time
 from collections.abc import Mapping
 
+import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from civicflow.streams import settings as stream_settings
 from civicflow.streams.kafka import security as kafka_security
+
+log = structlog.get_logger(__name__)
+
+BATCH_BYTES = 64 << 20  # a fetch returns a partition's whole newest batch (the broker sends one at least whole)
+ALL_RECORDS = 1 << 30   # a poll hands over every record it has fetched
 
 _embedded: bool | None = None
 
@@ -33,13 +39,19 @@ def on_embedded_broker() -> bool:
 
 
 def true_end_offsets(*, bootstrap_servers: str, security: kafka_security.ClientSecurity,
-                     reported: Mapping[tuple[str, int], int], timeout_s: float = 5.0) -> dict[tuple[str, int], int]:
-    """{(topic, partition): end offset}, corrected by reading the newest batch of every non-empty partition."""
+                     reported: Mapping[tuple[str, int], int], timeout_s: float = 30.0) -> dict[tuple[str, int], int]:
+    """{(topic, partition): end offset}, corrected by reading the newest batch of every non-empty partition.
+
+    Every record a poll has fetched is taken at once (a poll hands over 500 by default, shared by the partitions:
+    a newest batch cut there undercounted its partition, 499 for 700, and a replay that waited for that end read
+    its results before the worker had finished). A partition not read within timeout_s keeps its reported end,
+    with a warning that names it."""
     ends = dict(reported)
     pending = {TopicPartition(topic, partition): end for (topic, partition), end in reported.items() if end > 0}
     if not pending:
         return ends
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50,
+                             max_partition_fetch_bytes=BATCH_BYTES, fetch_max_bytes=BATCH_BYTES,
                              client_id="civicflow-end-offsets", **security.kafka_python())
     try:
         consumer.assign(list(pending))
@@ -47,12 +59,15 @@ def true_end_offsets(*, bootstrap_servers: str, security: kafka_security.ClientS
             consumer.seek(tp, end - 1)
         deadline = time.monotonic() + timeout_s
         while pending and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=100).items():
+            for tp, records in consumer.poll(timeout_ms=100, max_records=ALL_RECORDS).items():
                 key = (tp.topic, tp.partition)
                 ends[key] = max(ends[key], records[-1].offset + 1)
                 pending.pop(tp, None)
     finally:
         consumer.close()
+    if pending:
+        log.warning("end_offsets_uncorrected", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in pending),
+                    timeout_s=timeout_s)
     return ends
 
 
