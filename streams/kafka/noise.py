@@ -1,4 +1,5 @@
-"""kafka-python's log records that report its own shutdown races rather than anything about the cluster.
+"""kafka-python's log records that report its own shutdown races rather than anything about the cluster (both
+brokers: the race is the client's).
 
 kafka-python 3.0's transport awaits a readable socket, then reads it; when the connection is closed in between (a
 client closed while its I/O thread was waiting, as every process does on Ctrl-C or SIGTERM), the read finds no
