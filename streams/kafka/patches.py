@@ -19,8 +19,8 @@ from aiokafka import errors as aiokafka_errors
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from civicflow.streams.kafka import deliveries as kafka_deliveries
 from civicflow.streams.contracts import admin as contract_admin
+from civicflow.streams.kafka import deliveries as kafka_deliveries
 from civicflow.streams.kafka import offsets as kafka_offsets
 from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.kafka import transactions as kafka_transactions

@@ -1,8 +1,8 @@
 """Which citizen notifications a lifecycle event owes, and their CitizenNotification records. Pure: a request's
 state and the event in, the notifications out; the processor sends them (when notifications are on)."""
 
+from civicflow.streams.events import clock as event_clock
 from civicflow.streams.events import ids
-from civicflow.streams.lifecycle import records
 from civicflow.streams.lifecycle.models import RequestState
 from civicflow.streams.notifications import models as notifications_models
 from civicflow.streams.notifications import templates as notifications_templates
@@ -39,8 +39,8 @@ def notification(*, request_id: str, state: RequestState, kind: str, at_ms: int,
             "jurisdiction_id": state.jurisdiction_id, "kind": kind,
             "language": notifications_templates.language_for(spec=spec, wanted=state.language),
             "channel": channel, "address": address, "first_name": state.contact[2],
-            "occurred_at": records.at(at_ms), "service_code": state.service_code, "agency": state.agency,
-            "status_notes": note, "expected_at": records.at(expected_ms) if expected_ms else None,
+            "occurred_at": event_clock.from_ms(at_ms), "service_code": state.service_code, "agency": state.agency,
+            "status_notes": note, "expected_at": event_clock.from_ms(expected_ms) if expected_ms else None,
             "external_id": state.external_id}
 
 

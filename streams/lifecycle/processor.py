@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from civicflow.streams.contracts import schemas as contract_schemas
 from civicflow.streams.events.models import Emit
+from civicflow.streams.events import clock as event_clock
 from civicflow.streams.lifecycle import machine, records
 from civicflow.streams.lifecycle import notifications as lifecycle_notifications
 from civicflow.streams.lifecycle import state as lifecycle_state
@@ -212,7 +213,7 @@ class LifecycleProcessor:
         if not state.work:
             result.count("transferred_without_details")  # a state kept before the details were
         record = lifecycle_transfers.work_order(request_id=request_id, state=state, update_id=update["update_id"],
-                                                topic=topic, now=records.at(self.clock()),
+                                                topic=topic, now=event_clock.from_ms(self.clock()),
                                                 service_name=service.service_name if service is not None else None)
         result.events.append(Emit(topic, request_id.encode(), self.codec.encode(contract_schemas.ROUTED, record)))
 
@@ -224,8 +225,8 @@ class LifecycleProcessor:
             return None
         times = [entry[2] for entry in state.recent if len(entry) > 2]
         reasons = validation_checks.update_time(
-            occurred_at=records.at(update["occurred_at"]), submitted_at=records.at(state.submitted_at),
-            last_update_at=records.at(max(times)) if times else None, now=records.at(self.clock()),
+            occurred_at=event_clock.from_ms(update["occurred_at"]), submitted_at=event_clock.from_ms(state.submitted_at),
+            last_update_at=event_clock.from_ms(max(times)) if times else None, now=event_clock.from_ms(self.clock()),
             bounds=self.options.bounds)
         return machine.Refusal(reasons[0].code, reasons[0].message, reasons[0].field) if reasons else None
 
@@ -242,7 +243,7 @@ class LifecycleProcessor:
 
     def _reject(self, result: Result, update: dict, refusal) -> None:
         result.count(f"rejected:{refusal.code}")
-        record = records.update_rejected(update=update, refusal=refusal, now=records.at(self.clock()))
+        record = records.update_rejected(update=update, refusal=refusal, now=event_clock.from_ms(self.clock()))
         result.events.append(Emit(self.topics.rejected, update["request_id"].encode(),
                                   self.codec.encode(contract_schemas.REJECTED, record)))
 
@@ -346,7 +347,7 @@ class LifecycleProcessor:
     def _transition_event(self, result: Result, request_id: str, state: RequestState, update: dict, previous):
         self._event(result, request_id, state, "transition", update["occurred_at"],
                     f"update/{update['update_id']}", previous_status=previous,
-                    update={**update, "occurred_at": records.at(update["occurred_at"])})
+                    update={**update, "occurred_at": event_clock.from_ms(update["occurred_at"])})
 
 
 def _service_times(result: Result, state: RequestState, *, previous: str, at_ms: int) -> None:

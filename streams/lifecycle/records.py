@@ -9,23 +9,18 @@ from civicflow.streams.open311 import statuses as open311_statuses
 from civicflow.streams.sla import policy as sla_policy
 
 
-def at(ms: int) -> datetime:
-    """The aware UTC datetime of the contract's epoch milliseconds (one conversion for the whole platform)."""
-    return event_clock.from_ms(ms)
-
-
 def lifecycle(*, request_id: str, state: RequestState, kind: str, occurred_ms: int, event_name: str,
               previous_status: str | None = None, update: dict | None = None, goal: str | None = None,
               threshold: float | None = None) -> dict:
     """A LifecycleEvent about the request as it stands in `state` after the event."""
-    deadlines = {name: at(g.deadline) for name, g in state.goals.items() if g.running and g.deadline is not None}
+    deadlines = {name: event_clock.from_ms(g.deadline) for name, g in state.goals.items() if g.running and g.deadline is not None}
     return {
         "event_id": ids.uuid5(f"{request_id}/lifecycle/{event_name}"),
         "request_id": request_id,
         "jurisdiction_id": state.jurisdiction_id,
         "external_id": state.external_id,
         "kind": kind,
-        "occurred_at": at(occurred_ms),
+        "occurred_at": event_clock.from_ms(occurred_ms),
         "agency": state.agency,
         "status": state.status,
         "open311_status": open311_statuses.open311_status(state.status),
