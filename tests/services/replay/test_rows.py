@@ -210,7 +210,7 @@ def test_check_lists_missing_columns_and_what_matches_nothing(nyc, tmp_path):
 
 
 @given(moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 12, 31)).map(
-    lambda d: d.replace(microsecond=0)),
+    lambda d: d.replace(microsecond=0, fold=0)),  # the text written carries no fold: the first reading
     fmt=st.sampled_from(["%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.000"]))
 @settings(max_examples=300, deadline=None)
 def test_a_local_time_written_in_any_of_the_formats_reads_back_as_the_same_instant(nyc_reader, moment, fmt):
