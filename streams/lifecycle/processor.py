@@ -225,8 +225,10 @@ class LifecycleProcessor:
             return None
         times = [entry[2] for entry in state.recent if len(entry) > 2]
         reasons = validation_checks.update_time(
-            occurred_at=event_clock.from_ms(update["occurred_at"]), submitted_at=event_clock.from_ms(state.submitted_at),
-            last_update_at=event_clock.from_ms(max(times)) if times else None, now=event_clock.from_ms(self.clock()),
+            occurred_at=event_clock.from_ms(update["occurred_at"]),
+            submitted_at=event_clock.from_ms(state.submitted_at),
+            last_update_at=event_clock.from_ms(max(times)) if times else None,
+            now=event_clock.from_ms(self.clock()),
             bounds=self.options.bounds)
         return machine.Refusal(reasons[0].code, reasons[0].message, reasons[0].field) if reasons else None
 

@@ -13,7 +13,8 @@ def lifecycle(*, request_id: str, state: RequestState, kind: str, occurred_ms: i
               previous_status: str | None = None, update: dict | None = None, goal: str | None = None,
               threshold: float | None = None) -> dict:
     """A LifecycleEvent about the request as it stands in `state` after the event."""
-    deadlines = {name: event_clock.from_ms(g.deadline) for name, g in state.goals.items() if g.running and g.deadline is not None}
+    deadlines = {name: event_clock.from_ms(g.deadline) for name, g in state.goals.items()
+                 if g.running and g.deadline is not None}
     return {
         "event_id": ids.uuid5(f"{request_id}/lifecycle/{event_name}"),
         "request_id": request_id,
