@@ -36,6 +36,7 @@ from civicflow.services.replay import mapping as replay_mapping
 from civicflow.services.replay import rows as replay_rows
 from civicflow.services.replay import service as replay_service
 from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.observability import heap
 from civicflow.streams.settings import Settings
 
 EVENTS = 6_000_000
@@ -160,7 +161,7 @@ def main(*, events_target: int = EVENTS, data_dir: Path | None = None, progress:
     engine = replay_local.LocalEngine(settings=settings, jurisdictions=jurisdictions, sink=projection)
     bar = tqdm(total=min(requests * 3, stop_after or requests * 3), unit="event", desc="year (local)", disable=not progress, file=sys.stderr,
                mininterval=2.0)
-    with bar:
+    with bar, heap.batch_job():
         stream = events(reader=reader, rows=rows(requests=requests, templates=made, columns=mapping.columns))
         if stop_after is not None:
             stream = itertools.islice(stream, stop_after)

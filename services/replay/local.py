@@ -20,6 +20,7 @@ from civicflow.streams.contracts import schemas as contract_schemas
 from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.kafka import partitioner
 from civicflow.streams.lifecycle.processor import LifecycleProcessor
+from civicflow.streams.observability import heap
 from civicflow.streams.pipeline import index as pipeline_index
 from civicflow.streams.pipeline import models as pipeline_models
 from civicflow.streams.pipeline import records as pipeline_records
@@ -95,11 +96,13 @@ class LocalEngine:
 
     def run(self, *, reader, events: Iterable, progress=None) -> Records:
         """Every event in order (they are sorted by time; a list or a stream), then the end of the data on every
-        partition. `progress.update()` is called once per event processed."""
+        partition. `progress.update()` is called once per event processed. Inside `heap.batch_job()`, what each
+        chunk leaves alive (records, open requests) is settled out of later collections."""
         stream, last = iter(events), None
         while chunk := list(itertools.islice(stream, READ_AHEAD)):
             last = chunk[-1]
             self._chunk(reader, chunk, progress)
+            heap.settle()
         if last is not None:
             end_ms = int(last.at.timestamp() * 1000) + 1
             for partition in range(self.partitions):

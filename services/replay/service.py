@@ -40,6 +40,7 @@ from civicflow.streams.contracts import schemas as contract_schemas
 from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.jurisdiction import loader as jurisdiction_loader
 from civicflow.streams.kafka import security as kafka_security
+from civicflow.streams.observability import heap
 from civicflow.streams.settings import Settings
 
 
@@ -116,6 +117,7 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
         raise ReplayError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     run_id = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
+        stack.enter_context(heap.batch_job())  # a replay keeps its rows, events and records: see heap.settle
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="civicflow-replay-")))
         settings = replay_settings(settings, sla_path=sla_path, workdir=workdir)
         jurisdictions = jurisdiction_loader.load_jurisdictions(settings.jurisdictions_dir)
@@ -129,6 +131,7 @@ def run(*, settings: Settings, path: Path, mapping, json_path: Path | None = Non
             raise ReplayError(f"{path}: no row could be read ({len(skipped)} rows skipped"
                               + (f"; first: line {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ")")
         url = _read_model_url(settings, read_model, path=path, run_id=run_id)
+        heap.settle()
         started = time.monotonic()
         if engine == "local":
             records = _run_local(settings, jurisdictions, reader, events, progress=progress)
