@@ -26,6 +26,7 @@ FALLBACK_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M
                     "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S", "%m/%d/%y %H:%M",
                     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y", "%Y/%m/%d")
 _NO_POINT = ((0.0, 0.0),)
+TIMES_KEPT = 250_000  # times remembered by text (about 60 MB at most): the week of NYC reads about 190,000
 
 
 class Unreadable(ValueError):
@@ -86,6 +87,7 @@ class RowReader:
         self.zone = ZoneInfo(mapping.time_zone)
         self._services = {fold(s.service_name): s for s in jurisdiction.services.values()}
         self._formats = list(mapping.date_formats)
+        self._times: dict[str, datetime] = {}  # text read -> time: a replay reads each row's times twice
         self._placeholders = tuple(mapping.location.placeholders) + _NO_POINT
         self._layers = {layer.name: {fold(i): i for i in layer.ids} for layer in jurisdiction.geography.layers}
         self._districts = {layer: {fold(k): v for k, v in spec.values.items()}
@@ -102,6 +104,14 @@ class RowReader:
         if not text or not text.strip():
             return None
         text = text.strip()
+        if (known := self._times.get(text)) is not None:
+            return known
+        if len(self._times) >= TIMES_KEPT:
+            self._times.clear()
+        self._times[text] = moment = self._read_time(text)
+        return moment
+
+    def _read_time(self, text: str) -> datetime:
         for n, fmt in enumerate(self._formats):
             try:
                 naive = datetime.strptime(text, fmt)
