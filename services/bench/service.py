@@ -36,7 +36,8 @@ from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.settings import Settings
 
 CODEC = contract_codec.from_url(None)
-ROUNDS = 3  # the machine's speed drifts between runs minutes apart: pairs run back to back, medians reported
+ROUNDS = 5  # the machine's speed drifts between runs minutes apart: pairs run back to back, medians reported
+# (six rounds of the same code on 2026-12-05 gave 0.65 to 0.89: a median of five holds better than of three)
 
 
 def _say(text: str) -> None:
