@@ -19,6 +19,7 @@ from civicflow.services.bench import draft as bench_draft
 from civicflow.services.bench import kafka_io, workload
 from civicflow.services.bench import timers as bench_timers
 from civicflow.services.bench import visibility as bench_visibility
+from civicflow.services.broker import kafka as apache_kafka
 from civicflow.services.broker import service as broker_service
 from civicflow.services.demo import nyc311
 from civicflow.services.launcher import service as launcher
@@ -44,9 +45,9 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _settings(bootstrap: str, name: str, data_dir: Path) -> Settings:
+def _settings(bootstrap: str, name: str, data_dir: Path, broker_kind: str = "embedded") -> Settings:
     """A worker of the intake stage alone: the figures are those of validate, enrich and route."""
-    return Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", topic_prefix=f"{name}.",
+    return Settings(kafka_bootstrap_servers=bootstrap, broker_kind=broker_kind, topic_prefix=f"{name}.",
                     app_id=f"bench-{name}", data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166,
                     agents="intake", lag_interval_s=0)
 
@@ -66,9 +67,9 @@ def _terminal_topics(topics: contract_topics.Topics) -> list[str]:
 
 
 def pipeline_throughput(bootstrap: str, jurisdiction, records: list[dict], data_dir: Path, *,
-                        name: str = "pipeline") -> float:
+                        name: str = "pipeline", broker_kind: str = "embedded") -> float:
     """Requests per second from intake to the agency topics, one worker."""
-    settings = _settings(bootstrap, name, data_dir)
+    settings = _settings(bootstrap, name, data_dir, broker_kind)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     stream_worker.ensure_topics(settings, {jurisdiction.id: jurisdiction})
     ends = kafka_io.preload(bootstrap=bootstrap, topic=topics.intake, items=_encoded(records))
@@ -83,9 +84,10 @@ def pipeline_throughput(bootstrap: str, jurisdiction, records: list[dict], data_
     return kafka_io.rate(out)
 
 
-def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, name: str = "faust") -> float:
+def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, name: str = "faust",
+                     broker_kind: str = "embedded") -> float:
     """Messages per second through a bare Faust agent forwarding raw bytes, same app settings."""
-    settings = _settings(bootstrap, name, data_dir)
+    settings = _settings(bootstrap, name, data_dir, broker_kind)
     source, target = f"{settings.topic_prefix}bench.passthrough_in", f"{settings.topic_prefix}bench.passthrough_out"
     contract_admin.ensure_topics(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, names=[source, target],
                                  partitions=settings.partitions, replication_factor=1)
@@ -168,14 +170,15 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def replay_throughput(bootstrap: str, data_dir: Path, *, events: int) -> tuple[float, int]:
+def replay_throughput(bootstrap: str, data_dir: Path, *, events: int,
+                      broker_kind: str = "embedded") -> tuple[float, int]:
     """Events per second replaying the NYC sample, repeated to at least `events`, with two workers."""
     mapping = replay_mapping.load(format_name="nyc311")
     reader = replay_rows.RowReader(mapping=mapping, jurisdiction=jurisdiction_loader.load_jurisdictions(
         Settings().jurisdictions_dir)[mapping.jurisdiction_id])
     per_copy = len(replay_service.plan(reader=reader, rows=nyc311.read_rows())[0])
     copies = -(-events // per_copy)
-    settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind="embedded", data_dir=data_dir,
+    settings = Settings(kafka_bootstrap_servers=bootstrap, broker_kind=broker_kind, data_dir=data_dir,
                         log_level="WARNING")
     done = replay_service.run(settings=settings, path=nyc311.SAMPLE, mapping=mapping, repeat=copies, workers=2,
                               progress=False, read_model=str(data_dir / "replay-kafka.sqlite3"), engine="kafka")
@@ -199,12 +202,12 @@ def replay_local_throughput(data_dir: Path) -> dict:
             "readmodel_events_per_s": round(done.records_projected / projection_s, 1)}
 
 
-def _throughput_round(bootstrap: str, number: int, *, jurisdiction, records: list[dict], values: list[bytes],
-                      data_dir: Path) -> dict:
-    """The pipeline and the Faust passthrough back to back on one fresh broker (the aiokafka loop too in the
-    first round). Which goes first alternates, so neither always meets the fuller broker."""
+def throughput_round(bootstrap: str, number: int, *, jurisdiction, records: list[dict], values: list[bytes],
+                     data_dir: Path, broker_kind: str = "embedded") -> dict:
+    """The pipeline and the Faust passthrough back to back on one broker (the aiokafka loop too in the first
+    round on the embedded broker). Which goes first alternates, so neither always meets the fuller broker."""
     figures = {}
-    if number == 0:
+    if number == 0 and broker_kind == "embedded":
         _say("aiokafka passthrough…")
         figures["aiokafka"] = aiokafka_throughput(bootstrap, values)
         _say(f"  {figures['aiokafka']:,.0f} msg/s")
@@ -212,16 +215,58 @@ def _throughput_round(bootstrap: str, number: int, *, jurisdiction, records: lis
     for kind in order:
         _say(f"round {number + 1} of {ROUNDS}: {'Faust passthrough' if kind == 'faust' else 'pipeline'}…")
         if kind == "faust":
-            figures[kind] = faust_throughput(bootstrap, values, data_dir, name=f"faust-{number}")
+            figures[kind] = faust_throughput(bootstrap, values, data_dir, name=f"{broker_kind}-faust-{number}",
+                                             broker_kind=broker_kind)
         else:
-            figures[kind] = pipeline_throughput(bootstrap, jurisdiction, records, data_dir, name=f"pipeline-{number}")
+            figures[kind] = pipeline_throughput(bootstrap, jurisdiction, records, data_dir,
+                                                name=f"{broker_kind}-pipeline-{number}", broker_kind=broker_kind)
         _say(f"  {figures[kind]:,.0f} per second")
     figures["ratio"] = figures["pipeline"] / figures["faust"]
     return figures
 
 
+def on_apache_kafka(*, jurisdiction, records: list[dict], values: list[bytes], data_dir: Path,
+                    replay_events: int) -> dict:
+    """The intake rounds and the Kafka-engine replay again on a throwaway Apache Kafka node (the broker production
+    runs on), where this machine has java (and mvn until the jars are cached): `kafka_*` keys. Without them, the
+    reason is `kafka_skipped` and the run goes on."""
+    libs = apache_kafka.cache_dir(Settings().data_dir)
+    if missing := apache_kafka.missing_tools(libs):
+        return {"kafka_skipped": f"no {' or '.join(missing)} on PATH: Apache Kafka not measured"}
+    _say(f"Apache Kafka {apache_kafka.VERSION} (one KRaft node)…")
+    node = apache_kafka.ApacheKafka(data_dir=Settings().data_dir)
+    try:
+        node.start()
+    except apache_kafka.KafkaUnavailable as error:
+        return {"kafka_skipped": str(error)}
+    try:
+        rounds = [throughput_round(node.bootstrap_servers, number, jurisdiction=jurisdiction, records=records,
+                                   values=values, data_dir=data_dir, broker_kind="kafka")
+                  for number in range(ROUNDS)]
+        _say(f"replay on Apache Kafka, repeated to {replay_events:,} events, two workers…")
+        replay_eps, replayed = replay_throughput(node.bootstrap_servers, data_dir, events=replay_events,
+                                                 broker_kind="kafka")
+    finally:
+        node.stop()
+    return {"kafka_pipeline_rps": round(statistics.median(r["pipeline"] for r in rounds), 1),
+            "kafka_faust_passthrough_rps": round(statistics.median(r["faust"] for r in rounds), 1),
+            "kafka_ratio": round(statistics.median(r["ratio"] for r in rounds), 3),
+            "kafka_ratios": [round(r["ratio"], 3) for r in rounds],
+            "kafka_replay_events": replayed, "kafka_replay_events_per_s": round(replay_eps, 1)}
+
+
+def _print_apache_kafka(figures: dict) -> None:
+    if "kafka_skipped" in figures:
+        print(f"Apache Kafka        not measured: {figures['kafka_skipped']}")
+        return
+    print(f"Apache Kafka        ratio {figures['kafka_ratio']:.3f} (rounds "
+          f"{', '.join(f'{r:.3f}' for r in figures['kafka_ratios'])}; pipeline {figures['kafka_pipeline_rps']:,.0f}"
+          f" requests/s, Faust passthrough {figures['kafka_faust_passthrough_rps']:,.0f} msg/s); replay (kafka) "
+          f"{figures['kafka_replay_events_per_s']:,.0f} events/s ({figures['kafka_replay_events']:,} events)")
+
+
 def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events: int = 200_000,
-         timers: int = 1_000_000) -> int:
+         timers: int = 1_000_000, apache: bool = True) -> int:
     """Run the measurements and print them; the last line is one JSON object."""
     data_dir = Path(".civicflow") / "bench"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -232,7 +277,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
     rounds = []
     for number in range(ROUNDS):
         with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:
-            rounds.append(_throughput_round(broker.bootstrap_servers, number, jurisdiction=jurisdiction,
+            rounds.append(throughput_round(broker.bootstrap_servers, number, jurisdiction=jurisdiction,
                                             records=records, values=values, data_dir=data_dir))
     aiokafka_rps = rounds[0]["aiokafka"]
     pipeline_rps, faust_rps, ratio = (statistics.median(r[k] for r in rounds) for k in ("pipeline", "faust", "ratio"))
@@ -258,6 +303,9 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
         _say(f"one worker holding {timers:,} open timers…")
         timer_figures = bench_timers.main(bootstrap=broker.bootstrap_servers, data_dir=data_dir,
                                           requests=timers // 2, lead_s=bench_timers.lead_s(timers // 2))
+    kafka_figures = (on_apache_kafka(jurisdiction=jurisdiction, records=records, values=values, data_dir=data_dir,
+                                     replay_events=replay_events)
+                     if apache else {"kafka_skipped": "--no-kafka"})
     _say("jurisdiction draft of NYC's week of 2026 into a temporary directory…")
     draft_s = bench_draft.draft_seconds()
     _say(f"  {draft_s} s")
@@ -267,7 +315,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
               "p50_ms": round(_percentile(waits, 50), 1), "p99_ms": round(_percentile(waits, 99), 1),
               "latency_requests": len(waits),
               "replay_events": replayed, "replay_events_per_s": round(replay_eps, 1), **local_figures,
-              **timer_figures, **visible}
+              **timer_figures, **visible, **kafka_figures}
     result["draft_s"] = draft_s
     for number, r in enumerate(rounds, start=1):
         print(f"round {number}: pipeline {r['pipeline']:,.0f} requests/s, Faust passthrough {r['faust']:,.0f} msg/s, "
@@ -303,6 +351,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
           "(target p99 < 1000 ms)")
     print(f"API visibility      p50 {visible['visibility_p50_ms']} ms, max {visible['visibility_max_ms']} ms over "
           f"{visible['visibility_samples']} status changes at 5 requests/s (target < 1000 ms)")
+    _print_apache_kafka(kafka_figures)
     print(f"jurisdiction draft  {draft_s:>10.1f} s           (NYC's week of 2026, 62,812 rows, into a new directory)")
     print(json.dumps(result))
     return 0

@@ -247,7 +247,7 @@ def bench(args, settings) -> int:
         return bench_year.main(events_target=args.year_events, stop_after=args.year_stop_after)
     from civicflow.services.bench import service as bench_service
     return bench_service.main(requests=args.requests, latency_seconds=args.latency_seconds,
-                              replay_events=args.replay_events, timers=args.timers)
+                              replay_events=args.replay_events, timers=args.timers, apache=not args.no_kafka)
 
 
 def jurisdiction_draft(args, settings) -> int:

@@ -155,6 +155,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--replay-events", type=int, default=200_000, help="events of the replay run (200000)")
     bench.add_argument("--timers", type=int, default=1_000_000,
                        help="open timers of the timer, restart and failover runs (1000000; fewer for a quick run)")
+    bench.add_argument("--no-kafka", action="store_true",
+                       help="skip the rounds and the replay on a throwaway Apache Kafka node (run where java is)")
     bench.add_argument("--year", action="store_true",
                        help="instead: a synthetic New York year replayed with the local engine (wall time, peak RSS)")
     bench.add_argument("--year-events", type=int, default=6_000_000, help="events of the --year run (6000000)")
