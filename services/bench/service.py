@@ -45,7 +45,7 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _settings(bootstrap: str, name: str, data_dir: Path, broker_kind: str = "embedded") -> Settings:
+def _settings(bootstrap: str, name: str, data_dir: Path, *, broker_kind: str = "embedded") -> Settings:
     """A worker of the intake stage alone: the figures are those of validate, enrich and route."""
     return Settings(kafka_bootstrap_servers=bootstrap, broker_kind=broker_kind, topic_prefix=f"{name}.",
                     app_id=f"bench-{name}", data_dir=data_dir, log_format="json", log_level="WARNING", web_port=16166,
@@ -69,7 +69,7 @@ def _terminal_topics(topics: contract_topics.Topics) -> list[str]:
 def pipeline_throughput(bootstrap: str, jurisdiction, records: list[dict], data_dir: Path, *,
                         name: str = "pipeline", broker_kind: str = "embedded") -> float:
     """Requests per second from intake to the agency topics, one worker."""
-    settings = _settings(bootstrap, name, data_dir, broker_kind)
+    settings = _settings(bootstrap, name, data_dir, broker_kind=broker_kind)
     topics = contract_topics.Topics(prefix=settings.topic_prefix)
     stream_worker.ensure_topics(settings, {jurisdiction.id: jurisdiction})
     ends = kafka_io.preload(bootstrap=bootstrap, topic=topics.intake, items=_encoded(records))
@@ -87,7 +87,7 @@ def pipeline_throughput(bootstrap: str, jurisdiction, records: list[dict], data_
 def faust_throughput(bootstrap: str, values: list[bytes], data_dir: Path, *, name: str = "faust",
                      broker_kind: str = "embedded") -> float:
     """Messages per second through a bare Faust agent forwarding raw bytes, same app settings."""
-    settings = _settings(bootstrap, name, data_dir, broker_kind)
+    settings = _settings(bootstrap, name, data_dir, broker_kind=broker_kind)
     source, target = f"{settings.topic_prefix}bench.passthrough_in", f"{settings.topic_prefix}bench.passthrough_out"
     contract_admin.ensure_topics(bootstrap_servers=bootstrap, security=kafka_security.PLAINTEXT, names=[source, target],
                                  partitions=settings.partitions, replication_factor=1)
