@@ -246,11 +246,16 @@ def on_apache_kafka(*, jurisdiction, records: list[dict], values: list[bytes], d
                                                      broker_kind="kafka")
     except apache_kafka.KafkaUnavailable as error:
         return {"kafka_skipped": str(error)}
-    return {"kafka_pipeline_rps": round(statistics.median(r["pipeline"] for r in rounds), 1),
-            "kafka_faust_passthrough_rps": round(statistics.median(r["faust"] for r in rounds), 1),
-            "kafka_ratio": round(statistics.median(r["ratio"] for r in rounds), 3),
-            "kafka_ratios": [round(r["ratio"], 3) for r in rounds],
+    return {**{f"kafka_{key}": value for key, value in round_figures(rounds).items()},
             "kafka_replay_events": replayed, "kafka_replay_events_per_s": round(replay_eps, 1)}
+
+
+def round_figures(rounds: list[dict]) -> dict:
+    """The rounds' medians (pipeline, passthrough and their ratio) and each round's ratio, as the JSON keys."""
+    return {"pipeline_rps": round(statistics.median(r["pipeline"] for r in rounds), 1),
+            "faust_passthrough_rps": round(statistics.median(r["faust"] for r in rounds), 1),
+            "ratio": round(statistics.median(r["ratio"] for r in rounds), 3),
+            "ratios": [round(r["ratio"], 3) for r in rounds]}
 
 
 def _apache_node() -> apache_kafka.ApacheKafka:
@@ -283,7 +288,8 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
             rounds.append(throughput_round(broker.bootstrap_servers, number, jurisdiction=jurisdiction,
                                             records=records, values=values, data_dir=data_dir))
     aiokafka_rps = rounds[0]["aiokafka"]
-    pipeline_rps, faust_rps, ratio = (statistics.median(r[k] for r in rounds) for k in ("pipeline", "faust", "ratio"))
+    medians = round_figures(rounds)
+    pipeline_rps, faust_rps = medians["pipeline_rps"], medians["faust_passthrough_rps"]
     with broker_service.EmbeddedBroker(port=broker_service.free_port()) as broker:
         _say(f"latency at 100 requests/s for {latency_seconds:g} s…")
         count = int(100 * latency_seconds) + 1
@@ -312,9 +318,7 @@ def main(*, requests: int = 50_000, latency_seconds: float = 20.0, replay_events
     _say("jurisdiction draft of NYC's week of 2026 into a temporary directory…")
     draft_s = bench_draft.draft_seconds()
     _say(f"  {draft_s} s")
-    result = {"requests": requests, "pipeline_rps": round(pipeline_rps, 1),
-              "faust_passthrough_rps": round(faust_rps, 1), "aiokafka_passthrough_rps": round(aiokafka_rps, 1),
-              "ratio": round(ratio, 3), "ratios": [round(r["ratio"], 3) for r in rounds],
+    result = {"requests": requests, **medians, "aiokafka_passthrough_rps": round(aiokafka_rps, 1),
               "p50_ms": round(_percentile(waits, 50), 1), "p99_ms": round(_percentile(waits, 99), 1),
               "latency_requests": len(waits),
               "replay_events": replayed, "replay_events_per_s": round(replay_eps, 1), **local_figures,

@@ -7,6 +7,7 @@ Only a row without an id or a readable creation time cannot be imported at all (
 """
 
 import csv
+import functools
 import math
 import re
 import unicodedata
@@ -87,7 +88,8 @@ class RowReader:
         self.zone = ZoneInfo(mapping.time_zone)
         self._services = {fold(s.service_name): s for s in jurisdiction.services.values()}
         self._formats = list(mapping.date_formats)
-        self._times: dict[str, datetime] = {}  # text read -> time: a replay reads each row's times twice
+        # a replay reads each row's times twice (its plan, its submission): remembered by text
+        self._remembered_time = functools.lru_cache(maxsize=TIMES_KEPT)(self._read_time)
         self._placeholders = tuple(mapping.location.placeholders) + _NO_POINT
         self._layers = {layer.name: {fold(i): i for i in layer.ids} for layer in jurisdiction.geography.layers}
         self._districts = {layer: {fold(k): v for k, v in spec.values.items()}
@@ -103,13 +105,7 @@ class RowReader:
         """
         if not text or not text.strip():
             return None
-        text = text.strip()
-        if (known := self._times.get(text)) is not None:
-            return known
-        if len(self._times) >= TIMES_KEPT:
-            self._times.clear()
-        self._times[text] = moment = self._read_time(text)
-        return moment
+        return self._remembered_time(text.strip())
 
     def _read_time(self, text: str) -> datetime:
         for n, fmt in enumerate(self._formats):

@@ -120,11 +120,11 @@ def test_every_date_format_of_the_nyc_files_is_read_as_new_york_time(nyc, text, 
 
 
 def test_a_time_read_again_is_remembered_within_a_bound_and_an_unreadable_one_never(nyc, monkeypatch):
-    reader = replay_rows.RowReader(mapping=replay_mapping.load(format_name="nyc311"), jurisdiction=nyc)
     read = []
-    real = reader._read_time
-    monkeypatch.setattr(reader, "_read_time", lambda text: read.append(text) or real(text))
+    real = replay_rows.RowReader._read_time
+    monkeypatch.setattr(replay_rows.RowReader, "_read_time", lambda self, text: read.append(text) or real(self, text))
     monkeypatch.setattr(replay_rows, "TIMES_KEPT", 2)
+    reader = replay_rows.RowReader(mapping=replay_mapping.load(format_name="nyc311"), jurisdiction=nyc)
     texts = ["03/01/2011 02:27:57 PM", " 03/01/2011 02:27:57 PM ", "10/21/18 0:00", "2026-08-01 00:00:14.000000"]
     first = [reader.time(text) for text in texts]
     assert read == [texts[0], texts[2], texts[3]]  # the same text, spaced, is the same time
