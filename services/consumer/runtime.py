@@ -22,6 +22,7 @@ from kafka.structs import OffsetAndMetadata
 from prometheus_client import start_http_server
 
 from civicflow.streams.contracts import exceptions as contract_exceptions
+from civicflow.streams.kafka import groups as kafka_groups
 from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.observability.ports import claim_port
 from civicflow.streams.settings import Settings
@@ -122,12 +123,12 @@ def session_timeout_ms(settings: Settings) -> int:
 
 def consumer_for(settings: Settings, *, group: str, topics: Sequence[str], fetch_max_wait_ms: int) -> KafkaConsumer:
     """A consumer of the group from the earliest offset, offsets committed by `consume` after each batch."""
-    return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, group_id=group,
-                         auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms,
-                         session_timeout_ms=session_timeout_ms(settings), heartbeat_interval_ms=1000,
-                         metadata_max_age_ms=METADATA_MAX_AGE_MS,
-                         isolation_level=settings.isolation_level,  # exactly_once: committed records only
-                         **kafka_security.from_settings(settings).kafka_python())
+    return kafka_groups.group_consumer(
+        *topics, bootstrap_servers=settings.bootstrap_servers, group_id=group, auto_offset_reset="earliest",
+        enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms, session_timeout_ms=session_timeout_ms(settings),
+        heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        isolation_level=settings.isolation_level,  # exactly_once: committed records only
+        **kafka_security.from_settings(settings).kafka_python())
 
 
 def serve(settings: Settings, *, name: str, handler: Handler, connect: Callable[[], Any], metrics_port: int,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
-from kafka import KafkaConsumer
 
 from civicflow.services.broker import service as broker_service
 from civicflow.services.consumer import runtime as consumer_runtime
@@ -32,6 +31,7 @@ from civicflow.streams.contracts import exceptions as contract_exceptions
 from civicflow.streams.contracts import schemas as contract_schemas
 from civicflow.streams.contracts import topics as contract_topics
 from civicflow.streams.jurisdiction import loader as jurisdiction_loader
+from civicflow.streams.kafka import groups as kafka_groups
 from civicflow.streams.kafka import security as kafka_security
 from civicflow.streams.observability import logs
 from civicflow.streams.settings import Settings
@@ -215,12 +215,12 @@ def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics
     updates = UpdateProducer(bootstrap_servers=settings.bootstrap_servers, security=security, topics=topics,
                              codec=codec,
                              jurisdiction_id=jurisdiction.id)
-    work = KafkaConsumer(*[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
-                         bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
-                         auto_offset_reset="earliest", fetch_max_wait_ms=100,
-                         session_timeout_ms=consumer_runtime.session_timeout_ms(settings),
-                         heartbeat_interval_ms=1000, isolation_level=settings.isolation_level,
-                         **security.kafka_python())
+    work = kafka_groups.group_consumer(
+        *[topics.work(jurisdiction_id=jurisdiction.id, agency=a) for a in jurisdiction.agencies()],
+        bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
+        auto_offset_reset="earliest", fetch_max_wait_ms=100,
+        session_timeout_ms=consumer_runtime.session_timeout_ms(settings), heartbeat_interval_ms=1000,
+        isolation_level=settings.isolation_level, **security.kafka_python())
     agencies = DemoAgencies(consumer=work, updates=updates)
     threads = [threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True),
                threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]

@@ -12,6 +12,7 @@ from civicflow.services.sdk.dedupe import SeenEvents
 from civicflow.streams.contracts import codec as contract_codec
 from civicflow.streams.contracts import exceptions as contract_exceptions
 from civicflow.streams.kafka import authorization as kafka_authorization
+from civicflow.streams.kafka import groups as kafka_groups
 from civicflow.streams.kafka import offsets as kafka_offsets
 from civicflow.streams.kafka import security as kafka_security
 
@@ -161,12 +162,12 @@ class AgencyConsumer:
         self.agency = agency
         self.topic = topic
         self.duplicates_dropped = 0
-        self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=group_id,
-                                       enable_auto_commit=False, auto_offset_reset="earliest",
-                                       fetch_max_wait_ms=100, session_timeout_ms=6000,
-                                       heartbeat_interval_ms=1000, isolation_level=isolation_level,
-                                       # an agency may start before its work topic exists: notice it in seconds
-                                       metadata_max_age_ms=5_000, **security.kafka_python())
+        self._consumer = kafka_groups.group_consumer(
+            topic, bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000, heartbeat_interval_ms=1000,
+            isolation_level=isolation_level,
+            # an agency may start before its work topic exists: notice it in seconds
+            metadata_max_age_ms=5_000, **security.kafka_python())
 
     def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
         """Yield each routed request once (by event id); commits what was handed over before each poll. Raises

@@ -1,6 +1,6 @@
 """The one door to Faust's, aiokafka's and kafka-python's internals: every private attribute of theirs the platform
-touches is touched here (or in patches.py), each with why, and tests/streams/kafka/test_internals.py fails when
-one is touched anywhere else. `install` is called once at worker start.
+touches is touched here (or in patches.py and groups.py), each with why, and tests/streams/kafka/test_internals.py
+fails when one is touched anywhere else. `install` is called once at worker start.
 """
 
 from collections.abc import MutableMapping
