@@ -128,7 +128,7 @@ def consumer_for(settings: Settings, *, group: str, topics: Sequence[str], fetch
         enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms, session_timeout_ms=session_timeout_ms(settings),
         heartbeat_interval_ms=1000, metadata_max_age_ms=METADATA_MAX_AGE_MS,
         isolation_level=settings.isolation_level,  # exactly_once: committed records only
-        **kafka_security.from_settings(settings).kafka_python())
+        security=kafka_security.from_settings(settings))
 
 
 def serve(settings: Settings, *, name: str, handler: Handler, connect: Callable[[], Any], metrics_port: int,

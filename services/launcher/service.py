@@ -220,7 +220,7 @@ def _feed_until_stopped(settings, jurisdiction, *, children, stop, rate, metrics
         bootstrap_servers=settings.bootstrap_servers, group_id=f"{settings.app_id}-demo-agencies",
         auto_offset_reset="earliest", fetch_max_wait_ms=100,
         session_timeout_ms=consumer_runtime.session_timeout_ms(settings), heartbeat_interval_ms=1000,
-        isolation_level=settings.isolation_level, **security.kafka_python())
+        isolation_level=settings.isolation_level, security=security)
     agencies = DemoAgencies(consumer=work, updates=updates)
     threads = [threading.Thread(target=feed.run, kwargs={"stop": stop}, daemon=True),
                threading.Thread(target=agencies.run, kwargs={"stop": stop, "decode": _decoder(codec)}, daemon=True)]

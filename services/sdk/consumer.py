@@ -167,7 +167,7 @@ class AgencyConsumer:
             auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000, heartbeat_interval_ms=1000,
             isolation_level=isolation_level,
             # an agency may start before its work topic exists: notice it in seconds
-            metadata_max_age_ms=5_000, **security.kafka_python())
+            metadata_max_age_ms=5_000, security=security)
 
     def requests(self, *, idle_timeout_s: float | None = None) -> Iterator[dict]:
         """Yield each routed request once (by event id); commits what was handed over before each poll. Raises

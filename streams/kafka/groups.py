@@ -23,6 +23,8 @@ from kafka import KafkaConsumer
 from kafka.coordinator import consumer as kafka_coordinator
 from kafka.structs import MemberState
 
+from civicflow.streams.kafka import security as kafka_security
+
 _KEPT = "_civicflow_original_join_group_async"
 
 
@@ -63,7 +65,9 @@ async def _complete(coordinator, *, assignment_bytes: bytes) -> None:
                                               assignment_bytes)
 
 
-def group_consumer(*topics: str, **config) -> KafkaConsumer:
-    """kafka-python's KafkaConsumer of `topics` with `config` (group_id among it), its group joins corrected."""
+def group_consumer(*topics: str, bootstrap_servers: str, security: kafka_security.ClientSecurity,
+                   **config) -> KafkaConsumer:
+    """kafka-python's KafkaConsumer of `topics` on the cluster, with `security` and `config` (group_id among it),
+    its group joins corrected."""
     finish_interrupted_joins()
-    return KafkaConsumer(*topics, **config)
+    return KafkaConsumer(*topics, bootstrap_servers=bootstrap_servers, **config, **security.kafka_python())

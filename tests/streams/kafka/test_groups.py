@@ -53,9 +53,9 @@ def test_a_rejoin_that_ends_between_polls_is_applied(broker, platform_settings):
     contract_admin.ensure_topics(bootstrap_servers=broker.bootstrap_servers, security=kafka_security.PLAINTEXT,
                                  names=[first, added], partitions=2, replication_factor=1, config={})
     consumer = kafka_groups.group_consumer(first, bootstrap_servers=broker.bootstrap_servers,
-                                           group_id=f"{settings.topic_prefix}groups", auto_offset_reset="earliest",
-                                           enable_auto_commit=False, session_timeout_ms=6000,
-                                           heartbeat_interval_ms=1000)
+                                           security=kafka_security.PLAINTEXT, group_id=f"{settings.topic_prefix}groups",
+                                           auto_offset_reset="earliest", enable_auto_commit=False,
+                                           session_timeout_ms=6000, heartbeat_interval_ms=1000)
     try:
         deadline = time.monotonic() + 30
         while not consumer.assignment() and time.monotonic() < deadline:
