@@ -236,8 +236,8 @@ def on_apache_kafka(*, jurisdiction, records: list[dict], values: list[bytes], d
     _say(f"Apache Kafka {apache_kafka.VERSION}, a fresh KRaft node per round…")
     try:
         rounds = []
-        for number in range(ROUNDS):  # a fresh node each, as the embedded rounds: a second pipeline run on one
-            with _apache_node() as node:  # node ran at 0.6 of the first's rate (see the diary)
+        for number in range(ROUNDS):  # a fresh node each, as the embedded rounds get a fresh broker: rounds
+            with _apache_node() as node:  # that share nothing (a used node was once slower: see the diary)
                 rounds.append(throughput_round(node.bootstrap_servers, number, jurisdiction=jurisdiction,
                                                records=records, values=values, data_dir=data_dir, broker_kind="kafka"))
         _say(f"replay on Apache Kafka, repeated to {replay_events:,} events, two workers…")
